@@ -1,0 +1,394 @@
+"""The primitive ops: each forward with its backward rule right under it.
+
+Read this file as a table of derivatives. Every op computes its result with numpy and
+records ``backward(g, out)``: given ``g`` = d(loss)/d(out), it returns d(loss)/d(input)
+for each input (None where an input needs no gradient). The rules are written with
+Tensor ops, so with ``create_graph=True`` a gradient is itself differentiable.
+
+A rule may return a gradient of the *broadcast* shape: the engine (``autograd.py``)
+sums it back down to the input's shape with ``unbroadcast``, the one place that
+happens.
+"""
+
+from __future__ import annotations
+
+import builtins
+from typing import Any, Sequence
+
+import numpy as np
+
+from .tensor import Tensor, lift, record
+
+# ---------------------------------------------------------------- helpers
+
+
+def _pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
+    """Lift two operands; a Python scalar takes the dtype of the tensor beside it."""
+    if isinstance(a, Tensor):
+        return a, lift(b, a)
+    b = lift(b)
+    return lift(a, b), b
+
+
+def _const(array: np.ndarray, dtype: np.dtype) -> Tensor:
+    """A constant (mask, sign, ...) in the gradient's dtype, outside the graph."""
+    return Tensor._wrap(np.asarray(array, dtype=dtype))
+
+
+def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
+    """Normalise ``axis`` (None, int or tuple) to a sorted tuple of non-negative axes."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        if not -ndim <= a < ndim:
+            raise ValueError(f"axis {a} is out of range for a tensor with {ndim} dimensions")
+        out.append(int(a) % ndim)
+    return tuple(sorted(set(out)))
+
+
+def _keepdims_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def _shape_arg(shape: tuple) -> tuple[int, ...]:
+    """Accept both ``f(4, 3)`` and ``f((4, 3))``."""
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        return tuple(shape[0])
+    return tuple(shape)
+
+
+def unbroadcast(g: Tensor, shape: tuple[int, ...]) -> Tensor:
+    """Sum ``g`` down to ``shape``. Broadcasting copies a value along an axis, so its
+    gradient is the sum along that axis: over the leading axes broadcasting added, and
+    over the axes where ``shape`` has a 1."""
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1)
+    if axes:
+        g = sum(g, axes, keepdims=True)
+    return reshape(g, shape)
+
+
+# ---------------------------------------------------------------- arithmetic
+
+
+def add(a: Any, b: Any) -> Tensor:
+    """a + b.   d/da = 1,  d/db = 1."""
+    a, b = _pair(a, b)
+    return record(a.data + b.data, (a, b), "add", lambda g, out: (g, g))
+
+
+def sub(a: Any, b: Any) -> Tensor:
+    """a - b.   d/da = 1,  d/db = -1."""
+    a, b = _pair(a, b)
+    return record(a.data - b.data, (a, b), "sub",
+                  lambda g, out: (g, neg(g) if b.requires_grad else None))
+
+
+def mul(a: Any, b: Any) -> Tensor:
+    """a * b.   d/da = b,  d/db = a."""
+    a, b = _pair(a, b)
+    return record(a.data * b.data, (a, b), "mul",
+                  lambda g, out: (mul(g, b) if a.requires_grad else None,
+                                  mul(g, a) if b.requires_grad else None))
+
+
+def div(a: Any, b: Any) -> Tensor:
+    """a / b.   d/da = 1/b,  d/db = -a/b^2 = -out/b."""
+    a, b = _pair(a, b)
+    return record(a.data / b.data, (a, b), "div",
+                  lambda g, out: (div(g, b) if a.requires_grad else None,
+                                  neg(div(mul(g, out), b)) if b.requires_grad else None))
+
+
+def neg(a: Tensor) -> Tensor:
+    """-a.   d/da = -1."""
+    return record(-a.data, (a,), "neg", lambda g, out: (neg(g),))
+
+
+def pow(a: Any, p: Any) -> Tensor:
+    """a ** p.   d/da = p a^(p-1);  for a tensor exponent, d/dp = a^p log(a)
+    (taken as 0 where a == 0, as PyTorch does, so 0 ** p has a finite gradient)."""
+    if isinstance(p, (int, float)) and not isinstance(p, bool) and isinstance(a, Tensor):
+        return record(a.data ** p, (a,), f"pow{p:g}",
+                      lambda g, out: (mul(g, mul(pow(a, p - 1), p)),))
+    a, p = _pair(a, p)
+
+    def backward(g: Tensor, out: Tensor) -> tuple:
+        ga = mul(g, mul(p, pow(a, sub(p, 1)))) if a.requires_grad else None
+        gp = None
+        if p.requires_grad:
+            safe_a = where(a.data == 0, 1, a)  # log(1) = 0 where a == 0
+            gp = mul(g, mul(out, log(safe_a)))
+        return ga, gp
+
+    return record(a.data ** p.data, (a, p), "pow", backward)
+
+
+# ---------------------------------------------------------------- elementwise functions
+
+
+def exp(a: Tensor) -> Tensor:
+    """exp(a).   d/da = exp(a) = out."""
+    return record(np.exp(a.data), (a,), "exp", lambda g, out: (mul(g, out),))
+
+
+def log(a: Tensor) -> Tensor:
+    """log(a), the natural logarithm.   d/da = 1/a."""
+    return record(np.log(a.data), (a,), "log", lambda g, out: (div(g, a),))
+
+
+def sqrt(a: Tensor) -> Tensor:
+    """sqrt(a).   d/da = 1 / (2 sqrt(a)) = 0.5 / out."""
+    return record(np.sqrt(a.data), (a,), "sqrt", lambda g, out: (div(mul(g, 0.5), out),))
+
+
+def tanh(a: Tensor) -> Tensor:
+    """tanh(a).   d/da = 1 - tanh(a)^2 = 1 - out^2."""
+    return record(np.tanh(a.data), (a,), "tanh",
+                  lambda g, out: (mul(g, sub(1, mul(out, out))),))
+
+
+def relu(a: Tensor) -> Tensor:
+    """max(a, 0).   d/da = 1 where a > 0, else 0 (0 at a == 0, as PyTorch)."""
+    return record(np.maximum(a.data, 0), (a,), "relu",
+                  lambda g, out: (mul(g, _const(a.data > 0, g.dtype)),))
+
+
+def abs(a: Tensor) -> Tensor:
+    """|a|.   d/da = sign(a) (0 at a == 0)."""
+    return record(np.abs(a.data), (a,), "abs",
+                  lambda g, out: (mul(g, _const(np.sign(a.data), g.dtype)),))
+
+
+def clip(a: Tensor, min: Any = None, max: Any = None) -> Tensor:
+    """a clipped to [min, max] (either bound may be None).
+    d/da = 1 where min <= a <= max (bounds included, as PyTorch's clamp), else 0."""
+    if min is None and max is None:
+        raise ValueError("clip() needs at least one of min and max")
+    inside = np.ones(a.shape, dtype=bool)
+    if min is not None:
+        inside &= a.data >= min
+    if max is not None:
+        inside &= a.data <= max
+    data = np.clip(a.data, min, max).astype(a.dtype, copy=False)
+    return record(data, (a,), "clip", lambda g, out: (mul(g, _const(inside, g.dtype)),))
+
+
+def maximum(a: Any, b: Any) -> Tensor:
+    """Elementwise max(a, b). d/da = 1 where a > b, 0 where a < b; ties split the
+    gradient equally (1/2 each), as PyTorch does."""
+    a, b = _pair(a, b)
+    share_a = (a.data > b.data) + 0.5 * (a.data == b.data)
+    return record(np.maximum(a.data, b.data), (a, b), "maximum",
+                  lambda g, out: (mul(g, _const(share_a, g.dtype)),
+                                  mul(g, _const(1 - share_a, g.dtype))))
+
+
+def minimum(a: Any, b: Any) -> Tensor:
+    """Elementwise min(a, b). d/da = 1 where a < b, 0 where a > b; ties split equally."""
+    a, b = _pair(a, b)
+    share_a = (a.data < b.data) + 0.5 * (a.data == b.data)
+    return record(np.minimum(a.data, b.data), (a, b), "minimum",
+                  lambda g, out: (mul(g, _const(share_a, g.dtype)),
+                                  mul(g, _const(1 - share_a, g.dtype))))
+
+
+def where(condition: Any, a: Any, b: Any) -> Tensor:
+    """a where condition holds, else b.   d/da = condition,  d/db = not condition.
+    The condition is a constant: no gradient flows into it."""
+    cond = np.asarray(condition.data if isinstance(condition, Tensor) else condition, dtype=bool)
+    a, b = _pair(a, b)
+    return record(np.where(cond, a.data, b.data), (a, b), "where",
+                  lambda g, out: (mul(g, _const(cond, g.dtype)) if a.requires_grad else None,
+                                  mul(g, _const(~cond, g.dtype)) if b.requires_grad else None))
+
+
+def astype(a: Tensor, dtype: Any) -> Tensor:
+    """a converted to ``dtype``.   d/da = 1, converted back to a's dtype."""
+    return record(a.data.astype(dtype), (a,), "astype", lambda g, out: (astype(g, a.dtype),))
+
+
+# ---------------------------------------------------------------- linear algebra
+
+
+def matmul(a: Any, b: Any) -> Tensor:
+    """a @ b with numpy's rules: 2-D, batched (leading axes broadcast), or 1-D operands.
+    For C = A B:  dA = G B^T,  dB = A^T G  (batch broadcasting is summed away by the
+    engine). A 1-D operand is made 2-D by a reshape, so its gradient comes for free."""
+    a, b = _pair(a, b)
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError("matmul: operands must have at least one dimension; use * for scalars")
+    if a.ndim == 1 or b.ndim == 1:
+        a2 = reshape(a, (1, a.shape[0])) if a.ndim == 1 else a
+        b2 = reshape(b, (b.shape[0], 1)) if b.ndim == 1 else b
+        out = matmul(a2, b2)
+        shape = out.shape[:-2] + (() if a.ndim == 1 else out.shape[-2:-1]) + (
+            () if b.ndim == 1 else out.shape[-1:])
+        return reshape(out, shape)
+    if a.shape[-1] != b.shape[-2]:
+        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not align "
+                         f"({a.shape[-1]} != {b.shape[-2]})")
+    return record(a.data @ b.data, (a, b), "matmul",
+                  lambda g, out: (matmul(g, swapaxes(b, -1, -2)) if a.requires_grad else None,
+                                  matmul(swapaxes(a, -1, -2), g) if b.requires_grad else None))
+
+
+# ---------------------------------------------------------------- reductions
+
+
+def sum(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """Sum over ``axis`` (None = all, int, or tuple).   d/da = 1 for every summed
+    element: the gradient is broadcast back over the summed axes."""
+    axes = _axes(axis, a.ndim)
+    kept = _keepdims_shape(a.shape, axes)
+    return record(np.sum(a.data, axis=axes, keepdims=keepdims), (a,), "sum",
+                  lambda g, out: (broadcast_to(reshape(g, kept), a.shape),))
+
+
+def mean(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """Mean over ``axis``: sum / n, so its gradient is 1/n for each element."""
+    axes = _axes(axis, a.ndim)
+    n = int(np.prod([a.shape[i] for i in axes]))
+    return mul(sum(a, axes, keepdims), 1.0 / builtins.max(n, 1))
+
+
+def _extreme(a: Tensor, axis: Any, keepdims: bool, reduce: Any, name: str) -> Tensor:
+    axes = _axes(axis, a.ndim)
+    if a.size == 0:
+        raise ValueError(f"{name}() of an empty tensor")
+    kept = reduce(a.data, axis=axes, keepdims=True)
+    data = kept if keepdims else kept.reshape([n for i, n in enumerate(a.shape) if i not in axes])
+    hit = a.data == kept
+    share = hit / hit.sum(axis=axes, keepdims=True)  # ties split the gradient equally
+    keep_shape = kept.shape
+    return record(data, (a,), name,
+                  lambda g, out: (mul(broadcast_to(reshape(g, keep_shape), a.shape),
+                                      _const(share, g.dtype)),))
+
+
+def max(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """Max over ``axis``.   d/da = 1 at the maximum, 0 elsewhere; when several elements
+    tie for the maximum they share the gradient equally (like PyTorch's ``amax``)."""
+    return _extreme(a, axis, keepdims, np.max, "max")
+
+
+def min(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """Min over ``axis``; ties share the gradient equally, as in ``max``."""
+    return _extreme(a, axis, keepdims, np.min, "min")
+
+
+def var(a: Tensor, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
+    """Variance over ``axis``: mean((a - mean(a))^2) with divisor n - ddof (numpy's
+    default ddof=0). Composed of primitive ops, so d/da = 2 (a - mean(a)) / (n - ddof)
+    comes from them."""
+    axes = _axes(axis, a.ndim)
+    n = int(np.prod([a.shape[i] for i in axes]))
+    if n - ddof <= 0:
+        raise ValueError(f"var(): ddof={ddof} leaves no degrees of freedom for {n} elements")
+    d = sub(a, mean(a, axes, keepdims=True))
+    return mul(sum(mul(d, d), axes, keepdims), 1.0 / (n - ddof))
+
+
+# ---------------------------------------------------------------- shape ops
+
+
+def reshape(a: Tensor, *shape: Any) -> Tensor:
+    """The same elements in a new shape.   d/da = the gradient reshaped back."""
+    shape = _shape_arg(shape)
+    return record(a.data.reshape(shape), (a,), "reshape",
+                  lambda g, out: (reshape(g, a.shape),))
+
+
+def transpose(a: Tensor, *axes: Any) -> Tensor:
+    """Permute the axes (reversed if none are given).   d/da = the gradient permuted
+    back by the inverse permutation."""
+    axes = _shape_arg(axes) or tuple(reversed(range(a.ndim)))
+    if sorted(int(x) % builtins.max(a.ndim, 1) for x in axes) != list(range(a.ndim)):
+        raise ValueError(f"transpose: axes {axes} are not a permutation of {a.ndim} axes")
+    inverse = tuple(np.argsort([int(x) % a.ndim for x in axes])) if a.ndim else ()
+    return record(a.data.transpose(axes), (a,), "transpose",
+                  lambda g, out: (transpose(g, inverse),))
+
+
+def swapaxes(a: Tensor, axis1: int, axis2: int) -> Tensor:
+    """Exchange two axes (a transpose)."""
+    perm = list(range(a.ndim))
+    perm[axis1], perm[axis2] = perm[axis2], perm[axis1]
+    return transpose(a, tuple(perm))
+
+
+def broadcast_to(a: Tensor, shape: Sequence[int]) -> Tensor:
+    """a repeated to ``shape`` by numpy's broadcasting rules.   d/da = the gradient
+    summed over the repeated axes (``unbroadcast``)."""
+    shape = tuple(shape)
+    return record(np.broadcast_to(a.data, shape), (a,), "broadcast_to",
+                  lambda g, out: (unbroadcast(g, a.shape),))
+
+
+def _plain_index(index: Any) -> Any:
+    """Tensors inside an index become arrays; a basic index (ints, slices) is kept."""
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    return index
+
+
+def _is_basic(index: Any) -> bool:
+    """True if no element can be selected twice (no integer-array or list index)."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(p is None or p is Ellipsis or isinstance(p, (int, np.integer, slice)) for p in parts)
+
+
+def getitem(a: Tensor, index: Any) -> Tensor:
+    """a[index], for numpy's basic, integer-array (gather) and boolean indexing.
+    d/da = the gradient scattered back to the selected places (added where an element
+    was selected more than once)."""
+    index = _plain_index(index)
+    return record(a.data[index], (a,), "getitem",
+                  lambda g, out: (index_add(g, index, a.shape),))
+
+
+def index_add(g: Tensor, index: Any, shape: tuple[int, ...]) -> Tensor:
+    """zeros(shape) with ``g`` added at ``index`` (the backward of getitem).
+    d/dg = the gradient gathered at ``index`` again."""
+    data = np.zeros(shape, dtype=g.dtype)
+    if _is_basic(index):
+        data[index] = g.data
+    else:
+        np.add.at(data, index, g.data)  # repeated indices accumulate
+    return record(data, (g,), "index_add", lambda gg, out: (getitem(gg, index),))
+
+
+def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis.   d/d(each) = its slice of the gradient."""
+    ts = [lift(t) for t in tensors]
+    if not ts:
+        raise ValueError("concatenate() needs at least one tensor")
+    ax = _axes(axis, ts[0].ndim)[0]
+    bounds = np.cumsum([0] + [t.shape[ax] for t in ts])
+
+    def backward(g: Tensor, out: Tensor) -> tuple:
+        lead = (slice(None),) * ax
+        return tuple(getitem(g, lead + (slice(int(s), int(e)),)) if t.requires_grad else None
+                     for t, s, e in zip(ts, bounds[:-1], bounds[1:]))
+
+    return record(np.concatenate([t.data for t in ts], axis=ax), tuple(ts), "concatenate",
+                  backward)
+
+
+def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:
+    """Join tensors along a new axis: each gets a new axis of length 1 (a reshape), then
+    they are concatenated, so the gradient comes from those two ops."""
+    ts = [lift(t) for t in tensors]
+    if not ts:
+        raise ValueError("stack() needs at least one tensor")
+    ax = axis if axis >= 0 else axis + ts[0].ndim + 1
+    if not 0 <= ax <= ts[0].ndim:
+        raise ValueError(f"axis {axis} is out of range for stacking {ts[0].ndim}-d tensors")
+    return concatenate([reshape(t, t.shape[:ax] + (1,) + t.shape[ax:]) for t in ts], axis=ax)
