@@ -4,8 +4,21 @@ from .anomaly import AnomalyError, detect_anomaly
 from .autograd import enable_grad, grad, is_grad_enabled, no_grad
 from .gradcheck import GradcheckError, gradcheck, hessian, jacobian
 from .ops import (
-    abs, broadcast_to, clip, concatenate, exp, log, matmul, maximum, mean, minimum, relu,
-    sqrt, stack, tanh, where,
+    abs,
+    broadcast_to,
+    clip,
+    concatenate,
+    exp,
+    log,
+    matmul,
+    maximum,
+    mean,
+    minimum,
+    relu,
+    sqrt,
+    stack,
+    tanh,
+    where,
 )
 from .tensor import Tensor
 

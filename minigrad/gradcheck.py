@@ -7,7 +7,8 @@ the gradient of their plain sum is 0 whether softmax's backward is right or wron
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -85,7 +86,7 @@ def gradcheck(fn: Callable[..., Any], inputs: Any, eps: float = 1e-6, atol: floa
 def jacobian(fn: Callable[[Tensor], Tensor], x: Any) -> np.ndarray:
     """d fn(x) / dx as an array of shape ``fn(x).shape + x.shape``, one backward pass per
     output element (x keeps its dtype; pass float64 for exact comparisons)."""
-    xt = Tensor(x, requires_grad=True, dtype=None if not isinstance(x, (list, tuple, int, float)) else np.float64)
+    xt = Tensor(x, requires_grad=True)
     y = fn(xt)
     result = np.zeros(y.shape + xt.shape, dtype=np.result_type(y.dtype, xt.dtype))
     rows = result.reshape(y.size, *xt.shape) if y.size else result
@@ -100,7 +101,7 @@ def jacobian(fn: Callable[[Tensor], Tensor], x: Any) -> np.ndarray:
 def hessian(fn: Callable[[Tensor], Tensor], x: Any) -> np.ndarray:
     """Second derivatives of a scalar ``fn`` at ``x``, shape ``x.shape + x.shape``: the
     Jacobian of the gradient, which backward computes with ``create_graph=True``."""
-    xt = Tensor(x, requires_grad=True, dtype=None if not isinstance(x, (list, tuple, int, float)) else np.float64)
+    xt = Tensor(x, requires_grad=True)
     y = fn(xt)
     if y.size != 1:
         raise ValueError(f"hessian() needs a function with one output, this one has shape {y.shape}")

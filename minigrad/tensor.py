@@ -7,7 +7,8 @@ holds the data structure, its conversions, and the operator sugar that calls the
 from __future__ import annotations
 
 import numbers
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
