@@ -1,25 +1,15 @@
 """minigrad: a small reverse-mode autodiff engine on numpy, written to be read."""
 
-from .anomaly import AnomalyError, detect_anomaly
+from . import data, functional, nn, optim, sampling, text
+from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled
 from .autograd import enable_grad, grad, is_grad_enabled, no_grad
+from .draw import draw_graph, graph_layout, to_dot
 from .gradcheck import GradcheckError, gradcheck, hessian, jacobian
 from .ops import (
-    abs,
-    broadcast_to,
-    clip,
-    concatenate,
-    exp,
-    log,
-    matmul,
-    maximum,
-    mean,
-    minimum,
-    relu,
-    sqrt,
-    stack,
-    tanh,
-    where,
+    abs, broadcast_to, clip, concatenate, exp, log, matmul, maximum, mean, minimum, relu,
+    sqrt, stack, tanh, where,
 )
+from .serialization import load, save
 from .tensor import Tensor
 
 
@@ -31,7 +21,9 @@ def tensor(data, requires_grad: bool = False, dtype=None, name: str | None = Non
 __version__ = "0.1.0"
 __all__ = [
     "Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "grad",
-    "gradcheck", "jacobian", "hessian", "GradcheckError", "detect_anomaly", "AnomalyError",
+    "gradcheck", "jacobian", "hessian", "GradcheckError",
+    "detect_anomaly", "is_anomaly_enabled", "AnomalyError", "draw_graph", "graph_layout", "to_dot",
+    "save", "load", "data", "functional", "nn", "optim", "sampling", "text",
     "abs", "broadcast_to", "clip", "concatenate", "exp", "log", "matmul", "maximum", "mean",
     "minimum", "relu", "sqrt", "stack", "tanh", "where",
 ]

@@ -122,6 +122,7 @@ def run_backward(
     is touched (that is ``minigrad.grad``).
     """
     from .ops import unbroadcast  # the one place broadcasting is undone
+    from .tensor import Tensor
 
     order = topological_order(root)
     wanted = None if capture is None else {id(t) for t in capture}
@@ -138,13 +139,18 @@ def run_backward(
                 for hook in list(t._hooks.values()):
                     replaced = hook(g)
                     if replaced is not None:
-                        g = replaced
+                        g = _checked_hook_result(replaced, g)
             node = t._node
             if wanted is not None:
                 if id(t) in wanted:
                     captured[id(t)] = g
             elif node is None or t._retains_grad:
-                t.grad = g if t.grad is None else t.grad + g  # accumulates, like PyTorch
+                if t.grad is not None:
+                    t.grad = t.grad + g  # accumulates across calls, like PyTorch
+                elif create_graph:
+                    t.grad = g  # keep its graph
+                else:  # g may be a read-only broadcast view, or shared with another leaf
+                    t.grad = Tensor._wrap(g.data.copy())
             if node is None:
                 continue
             if node.backward is None:
@@ -170,6 +176,18 @@ def run_backward(
     finally:
         state.grad_enabled = saved_mode
     return captured if wanted is not None else None
+
+
+def _checked_hook_result(replaced: Any, g: Tensor) -> Tensor:
+    """A hook's replacement gradient must be a Tensor of the gradient's shape; it takes
+    the gradient's dtype (so a float32 leaf never gets a float64 .grad)."""
+    from .tensor import Tensor
+
+    if not isinstance(replaced, Tensor):
+        raise TypeError(f"a hook must return a Tensor or None, got {type(replaced).__name__}")
+    if replaced.shape != g.shape:
+        raise RuntimeError(f"a hook returned a gradient of shape {replaced.shape}, expected {g.shape}")
+    return replaced if replaced.dtype == g.dtype else replaced.astype(g.dtype)
 
 
 def grad(

@@ -113,14 +113,18 @@ def neg(a: Tensor) -> Tensor:
 
 def pow(a: Any, p: Any) -> Tensor:
     """a ** p.   d/da = p a^(p-1);  for a tensor exponent, d/dp = a^p log(a)
-    (taken as 0 where a == 0, as PyTorch does, so 0 ** p has a finite gradient)."""
+    (taken as 0 where a == 0, as PyTorch does, so 0 ** p has a finite gradient).
+    For p == 0, d/da = 0 everywhere (not 0 * a^(-1), which is nan at a == 0)."""
     if isinstance(p, (int, float)) and not isinstance(p, bool) and isinstance(a, Tensor):
         return record(a.data ** p, (a,), f"pow{p:g}",
-                      lambda g, out: (mul(g, mul(pow(a, p - 1), p)),))
+                      lambda g, out: (mul(g, mul(pow(a, p - 1), p)) if p != 0 else mul(g, 0),))
     a, p = _pair(a, p)
 
     def backward(g: Tensor, out: Tensor) -> tuple:
-        ga = mul(g, mul(p, pow(a, sub(p, 1)))) if a.requires_grad else None
+        ga = None
+        if a.requires_grad:
+            base = where(p.data == 0, 1, a)  # p == 0: p * 1^(p-1) = 0, not 0 * inf at a == 0
+            ga = mul(g, mul(p, pow(base, sub(p, 1))))
         gp = None
         if p.requires_grad:
             safe_a = where(a.data == 0, 1, a)  # log(1) = 0 where a == 0
@@ -210,8 +214,12 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
 
 
 def astype(a: Tensor, dtype: Any) -> Tensor:
-    """a converted to ``dtype``.   d/da = 1, converted back to a's dtype."""
-    return record(a.data.astype(dtype), (a,), "astype", lambda g, out: (astype(g, a.dtype),))
+    """a converted to ``dtype``.   d/da = 1, converted back to a's dtype. Converting to an
+    integer or boolean dtype leaves the graph: such tensors cannot carry a gradient."""
+    data = a.data.astype(dtype)
+    if data.dtype.kind != "f":
+        return Tensor._wrap(data)
+    return record(data, (a,), "astype", lambda g, out: (astype(g, a.dtype),))
 
 
 # ---------------------------------------------------------------- linear algebra

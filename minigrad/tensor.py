@@ -53,7 +53,8 @@ class Tensor:
     @staticmethod
     def _wrap(data: np.ndarray) -> Tensor:
         t = object.__new__(Tensor)
-        t.data = data
+        # numpy hands back scalars (np.float64, ...) for 0-d results; keep .data an ndarray
+        t.data = data if isinstance(data, np.ndarray) else np.asarray(data)
         t.grad = None
         t.requires_grad = False
         t._node = None
@@ -338,7 +339,7 @@ def _seed_grad(output: Tensor, grad: Any) -> Tensor:
     g = grad if isinstance(grad, Tensor) else Tensor(np.asarray(grad, dtype=output.dtype))
     if g.shape != output.shape:
         raise RuntimeError(f"grad has shape {g.shape} but the output has shape {output.shape}")
-    return g
+    return g if g.dtype == output.dtype else g.astype(output.dtype)  # float32 stays float32
 
 
 def record(data: np.ndarray, inputs: tuple, op: str, backward: Callable) -> Tensor:
