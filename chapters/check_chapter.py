@@ -13,7 +13,8 @@ blocks. On top of that this file adds the checks that keep prose and code togeth
   ``MINIGRAD_FIGURES``) and be committed under ``chapters/figures/``; and the code may
   write no figure the chapter does not show;
 - no code is hidden from the reader or silently left out: fences like ``py`` or
-  ``python3`` (which would not run) and Sybil's invisible-code comments are refused.
+  ``python3`` (which would not run) and Sybil's invisible-code comments are refused;
+- inline math, ``$...$``, opens and closes on one line, so that GitHub renders it.
 
 ``run_chapter(path, fig_dir)`` does all of it and raises ``ChapterError`` (or the
 chapter's own exception, with a traceback pointing into the Markdown file).
@@ -44,10 +45,11 @@ FIGURES_ENV = "MINIGRAD_FIGURES"
 # A decimal number as prose quotes a printed result: 0.64, 12.250, 6.14e-07, 2.2e-16.
 # One digit after the point (0.5, 1.5) or plain e-notation (1e-6) reads as an input, not
 # a result, and is not checked.
-_RESULT_NUMBER = re.compile(r"(?<![\w.])\d+\.\d+(?:e[-+]?\d+)?(?![\w.])")
+_RESULT_NUMBER = re.compile(r"(?<![\w.])\d+\.\d+(?:e[-+]?\d+)?(?!\w|\.\d)")  # not 3.11.2
 _ANY_NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?:e[-+]?\d+)?")
 _FIGURE_LINK = re.compile(r"!\[[^\]]*\]\(figures/([^)\s]+)\)")
-_HIDDEN_CODE = re.compile(r"<!--+\s*(?:;\s*)?invisible-code")
+_CODE_SPAN = re.compile(r"`[^`\n]*`")
+_HIDDEN_CODE = re.compile(r"<!--+\s*(?:;\s*)?(?:invisible-)?code(?:-block)?\b")  # Sybil's comment code
 
 
 class ChapterError(AssertionError):
@@ -116,19 +118,25 @@ def _static_problems(text: str, fences: list, shown_outputs: list[str]) -> list[
     code, and numbers in the prose that no output block prints."""
     problems = []
     for region in fences:
-        language = str(region.lexemes["language"]).strip()
-        if language.lower().startswith("py") and language != "python":
+        language = str(region.lexemes["language"])  # as written: "python " would not run either
+        if language.strip().lower().startswith("py") and language != "python":
             line = text.count("\n", 0, region.start) + 1
-            problems.append(f"line {line}: a ```{language} block is not run; write ```python")
+            problems.append(f"line {line}: a ```{language} block is not run; write exactly ```python")
     for match in _HIDDEN_CODE.finditer(text):
         line = text.count("\n", 0, match.start()) + 1
-        problems.append(f"line {line}: invisible code is not allowed: the reader must see all code")
+        problems.append(f"line {line}: code in an HTML comment is not allowed: the reader must see "
+                        "all code")
     prose = list(text)
     for region in fences:  # blank out code and output blocks, keeping line numbers
         for i in range(region.start, region.end):
             if prose[i] != "\n":
                 prose[i] = " "
     prose_text = "".join(prose)
+    for number, line in enumerate(prose_text.splitlines(), start=1):
+        bare = _CODE_SPAN.sub("", line).replace("\\$", "").replace("$$", "")
+        if bare.count("$") % 2:
+            problems.append(f"line {number}: inline math must open and close on the same line "
+                            "($...$ across a line break may not render on GitHub)")
     printed_numbers = {m.group(0) for out in shown_outputs for m in _ANY_NUMBER.finditer(out)}
     for match in _RESULT_NUMBER.finditer(prose_text):
         number = match.group(0)

@@ -6,8 +6,21 @@ from .autograd import enable_grad, grad, is_grad_enabled, no_grad
 from .draw import draw_graph, graph_layout, to_dot
 from .gradcheck import GradcheckError, gradcheck, hessian, jacobian
 from .ops import (
-    abs, broadcast_to, clip, concatenate, exp, log, matmul, maximum, mean, minimum, relu,
-    sqrt, stack, tanh, where,
+    abs,
+    broadcast_to,
+    clip,
+    concatenate,
+    exp,
+    log,
+    matmul,
+    maximum,
+    mean,
+    minimum,
+    relu,
+    sqrt,
+    stack,
+    tanh,
+    where,
 )
 from .serialization import load, save
 from .tensor import Tensor

@@ -17,11 +17,12 @@ exp(0) = 1, no exp() can overflow, and the sum is at least 1, so its log is fini
 Log-probabilities are formed as ``x - logsumexp(x)``, never as ``log(softmax(x))``, which
 underflows to log(0) = -inf as soon as a probability drops below ~1e-38 (float32).
 
-**Why fused?** Composed from primitives, cross-entropy is a chain of about ten nodes
-(max, sub, exp, sum, div, log, gather, mul, sum, div) whose backward passes rebuild the
-answer piece by piece. The fused node jumps straight to it: ``(p - y) * scale``. It is
-shorter, faster, and shows the one fact worth remembering: *the gradient of
-cross-entropy with respect to the logits is prediction minus label.*
+**Why fused?** Composed from primitives, cross-entropy is a chain of eleven nodes
+(sub, exp, sum, log, sub, reshape, gather, mul, neg, sum, div) whose backward passes
+rebuild the answer piece by piece, with a temporary array at every step. The fused node
+jumps straight to it: ``(p - y) * scale``. It is shorter, faster, and shows the one fact
+worth remembering: *the gradient of cross-entropy with respect to the logits is
+prediction minus label.*
 
 **Second derivatives.** Every backward rule is itself written with Tensor ops, and the
 softmax-like ones use the op's *output* ``out``: softmax's backward is
@@ -397,7 +398,8 @@ def log_softmax(x: TensorLike, axis: int = -1, temperature: float = 1.0, where: 
     total = np.exp(z).sum(axis=axis, keepdims=True)
     if empty is not None:
         total[empty] = 1  # log 1 = 0: the masked entries stay at -inf
-    z -= np.log(total)
+    with np.errstate(divide="ignore"):  # only an axis of length 0 sums to 0 here
+        z -= np.log(total)
 
     def backward(g: Tensor, out: Tensor) -> tuple:
         if mask is not None:
@@ -557,7 +559,7 @@ def _cross_entropy_indices(x: Tensor, t: np.ndarray, w: np.ndarray | None, ignor
         label_sum = (1 - eps) * wt  # a = sum_c y_c for each sample
         if eps:
             share = (eps / n_classes) * valid.astype(dtype) * f_rows
-            spread = share[:, None] * (1 if w is None else w)
+            spread = share[:, None] * (np.ones(n_classes, dtype) if w is None else w)
             label_sum = label_sum + (eps / n_classes) * w_total * valid.astype(dtype)
         coef = label_sum.astype(dtype, copy=False).reshape(f.shape) * f
         probs = _softmax_node(x, p.reshape(x.shape), -1, 1.0)
@@ -593,8 +595,13 @@ def _cross_entropy_probs(x: Tensor, y: Tensor, w: np.ndarray | None, reduction: 
         gx = gy = None
         if x.requires_grad:
             probs = _softmax_node(x, p.reshape(x.shape), -1, 1.0)
-            gx = _prediction_minus_label(probs, label_sum.reshape(f.shape) * f,
-                                         (label * f_rows).reshape(x.shape))
+            if y.requires_grad:  # the label is a function of y: keep it in the graph (create_graph)
+                smoothed = y * (1 - eps) + eps / n_classes if eps else y
+                y_scaled = smoothed * Tensor._wrap(f if w is None else f * w)
+                gx = probs * y_scaled.sum(axis=-1, keepdims=True) - y_scaled
+            else:
+                gx = _prediction_minus_label(probs, label_sum.reshape(f.shape) * f,
+                                             (label * f_rows).reshape(x.shape))
             gx = gx if g_rest is None else gx * g_rest
         if y.requires_grad:  # d l / d y_c = -(1 - eps) w_c log p_c
             scale = -(1 - eps) * f * (1 if w is None else w)
@@ -797,7 +804,14 @@ def binary_cross_entropy_with_logits(logits: TensorLike, target: TensorLike,
         scale = f if w is None else f * w
         gx = gy = None
         if x.requires_grad:
-            if pw is None:
+            if y.requires_grad:  # the label is a function of y: keep it in the graph (create_graph)
+                scale_t = Tensor._wrap(scale)
+                if pw is None:
+                    gx = (sigmoid(x) - y) * scale_t
+                else:
+                    pw_t = Tensor._wrap(pw)
+                    gx = ((1 + (pw_t - 1) * y) * sigmoid(x) - pw_t * y) * scale_t
+            elif pw is None:
                 gx = _prediction_minus_label(sigmoid(x), scale, yd * scale)
             else:
                 gx = _prediction_minus_label(sigmoid(x), pull * scale, pw * yd * scale)
@@ -865,7 +879,7 @@ def binary_cross_entropy(probs: TensorLike, target: TensorLike, weight: TensorLi
     pd, yd = p.data, y.data
     outside = ~((pd >= 0) & (pd <= 1))
     if outside.any():
-        raise ValueError(f"{who}: probs must lie in [0, 1], got {pd[outside].flat[0]!r} (for logits, "
+        raise ValueError(f"{who}: probs must lie in [0, 1], got {float(pd[outside].flat[0])} (for logits, "
                          f"use binary_cross_entropy_with_logits)")
     with np.errstate(divide="ignore"):  # log(0) = -inf, clamped next
         log_p = np.maximum(np.log(pd), _BCE_LOG_FLOOR)

@@ -7,7 +7,7 @@ holds the data structure, its conversions, and the operator sugar that calls the
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -127,6 +127,13 @@ class Tensor:
         if self.data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
         return len(self.data)
+
+    def __iter__(self) -> Iterator[Tensor]:
+        """The sub-tensors along the first axis (without this, Python would iterate a
+        0-d tensor as an empty sequence instead of raising)."""
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(len(self.data)))
 
     def __bool__(self) -> bool:
         return bool(self.data)

@@ -109,14 +109,27 @@ def test_blocks_share_state_in_order(tmp_path):
         _run(tmp_path, later.replace("x = 0.5", "z = 0.5"))
 
 
-def test_a_number_in_the_prose_that_no_output_shows_fails(tmp_path):
-    with pytest.raises(check_chapter.ChapterError, match="the prose states 0.27"):
-        _run(tmp_path, GOOD.replace("The answer is 0.25", "The answer is 0.27"))
+@pytest.mark.parametrize("sentence", ["The answer is 0.27 exactly.", "The answer is 0.27.",
+                                      "The error is 2.5e-07 here."])
+def test_a_number_in_the_prose_that_no_output_shows_fails(tmp_path, sentence):
+    with pytest.raises(check_chapter.ChapterError, match="the prose states"):
+        _run(tmp_path, GOOD.replace("The answer is 0.25 exactly.", sentence))
 
 
-def test_a_python_block_that_would_not_run_is_refused(tmp_path):
+@pytest.mark.parametrize("fence", ["```py", "```python3", "```python "])
+def test_a_python_block_that_would_not_run_is_refused(tmp_path, fence):
     with pytest.raises(check_chapter.ChapterError, match="is not run"):
-        _run(tmp_path, GOOD + "\n```py\nprint('never run')\n```\n")
+        _run(tmp_path, GOOD + f"\n{fence}\nprint('never run')\n```\n")
+
+
+def test_code_hidden_in_an_html_comment_is_refused(tmp_path):
+    with pytest.raises(check_chapter.ChapterError, match="HTML comment"):
+        _run(tmp_path, GOOD + "\n<!-- invisible-code-block: python\nx = 1\n-->\n")
+
+
+def test_inline_math_broken_across_lines_is_refused(tmp_path):
+    with pytest.raises(check_chapter.ChapterError, match="inline math must open and close"):
+        _run(tmp_path, GOOD.replace("The answer is 0.25 exactly.", "The answer, $x^2 =\n0.25$, exactly."))
 
 
 FIGURE = GOOD + """

@@ -221,9 +221,9 @@ def test_logits_with_leading_axes_reduce_like_the_flattened_case():
     x, t = random_problem(rng, (2, 3), 4, "index", ignore=True)
     w = np.array([1.0, 2.0, 0.5, 1.5])
     for reduction in ("mean", "sum"):
-        out, (g,) = grads(lambda a: F.cross_entropy(a, t, w, reduction=reduction, label_smoothing=0.1), x)
-        flat, (gf,) = grads(lambda a: F.cross_entropy(a, t.reshape(6), w, reduction=reduction,
-                                                      label_smoothing=0.1), x.reshape(6, 4))
+        kw = dict(weight=w, reduction=reduction, label_smoothing=0.1)
+        out, (g,) = grads(lambda a, kw=kw: F.cross_entropy(a, t, **kw), x)
+        flat, (gf,) = grads(lambda a, kw=kw: F.cross_entropy(a, t.reshape(6), **kw), x.reshape(6, 4))
         np.testing.assert_allclose(out.data, flat.data, **TIGHT)
         np.testing.assert_allclose(g.data, gf.data.reshape(2, 3, 4), **TIGHT)
     assert F.cross_entropy(x, t, reduction="none").shape == (2, 3)
@@ -391,7 +391,7 @@ def test_cross_entropy_with_logits_of_magnitude_1e4(dtype):
     assert np.isfinite(out.item()) and np.isfinite(g.data).all()
     assert np.isfinite(out_p.item()) and np.isfinite(g_p.data).all()
     np.testing.assert_allclose(out_p.item(), (2e4 + np.log(2)) / 2, rtol=1e-6)  # -log p = 2e4, log 2
-    np.testing.assert_allclose(g_p.data, [[1, -1, 0], [0, 0.5, -0.5]], atol=1e-7)
+    np.testing.assert_allclose(g_p.data, np.array([[1, -1, 0], [0, 0.5, -0.5]]) / 2, atol=1e-7)  # (p - y) / N
 
 
 @pytest.mark.parametrize("kind", ["index", "prob"])
@@ -477,8 +477,8 @@ def test_nll_loss_matches_reference_gradient_and_twin():
     closed[np.arange(5)[keep], t[keep]] = -w[t[keep]] / w[t[keep]].sum()
     np.testing.assert_allclose(g.data, closed, **TIGHT)
     for reduction in ("mean", "sum", "none"):
-        a, (ga,) = grads(lambda z: F.nll_loss(z, t, w, reduction=reduction), log_p)
-        b, (gb,) = grads(lambda z: F.nll_loss_composed(z, t, w, reduction=reduction), log_p)
+        a, (ga,) = grads(lambda z, r=reduction: F.nll_loss(z, t, w, reduction=r), log_p)
+        b, (gb,) = grads(lambda z, r=reduction: F.nll_loss_composed(z, t, w, reduction=r), log_p)
         np.testing.assert_allclose(a.data, b.data, **TIGHT)
         np.testing.assert_allclose(ga.data, gb.data, **TIGHT)
     assert F.nll_loss(log_p.astype(np.float32), t).dtype == np.float32
@@ -501,7 +501,8 @@ def test_bce_with_logits_matches_pytorch_reference(reduction):
     pw = np.array([0.5, 1.0, 3.0])
     for weight, pos_weight in ((None, None), (w, None), (None, pw), (w, pw)):
         out = F.binary_cross_entropy_with_logits(x, y, weight, pos_weight, reduction)
-        np.testing.assert_allclose(out.data, ref_bce_with_logits(x, y, weight, pos_weight, reduction), **TIGHT)
+        expected = ref_bce_with_logits(x, y, weight, pos_weight, reduction)
+        np.testing.assert_allclose(out.data, expected, **TIGHT)
         twin = F.binary_cross_entropy_with_logits_composed(x, y, weight, pos_weight, reduction)
         np.testing.assert_allclose(twin.data, out.data, **TIGHT)
 
@@ -549,7 +550,7 @@ def test_bce_with_logits_with_logits_of_magnitude_1e4(dtype):
                                                                        pos_weight=np.array(2.0, dtype)), x)
     assert out.dtype == g.dtype == dtype
     np.testing.assert_allclose(out.data, [0, 0, 1e4, 2e4, 2 * np.log(2)], rtol=1e-6)
-    np.testing.assert_allclose(g.data, [0, 0, 1, -2, -0.5], rtol=1e-6)
+    np.testing.assert_allclose(g.data, [0, 0, 1, -2, -1], rtol=1e-6)  # (1 + (pw - 1) y) s - pw y
 
 
 def test_bce_with_logits_target_gradient_and_gradcheck():
@@ -561,11 +562,19 @@ def test_bce_with_logits_target_gradient_and_gradcheck():
     softplus_neg = np.logaddexp(0.0, -x)
     np.testing.assert_allclose(gy.data, w * (-x + (pw - 1) * softplus_neg), **TIGHT)
     for reduction in ("none", "mean"):
-        assert mg.gradcheck(lambda a, b: F.binary_cross_entropy_with_logits(a, b, w, pw, reduction),
+        assert mg.gradcheck(lambda a, b, r=reduction: F.binary_cross_entropy_with_logits(a, b, w, pw, r),
                             [mg.Tensor(x, requires_grad=True), mg.Tensor(y, requires_grad=True)])
     _, (cx, cy) = grads(lambda a, b: F.binary_cross_entropy_with_logits_composed(a, b, w, pw, "sum"), x, y)
     np.testing.assert_allclose(gx.data, cx.data, **TIGHT)
     np.testing.assert_allclose(gy.data, cy.data, **TIGHT)
+    # the mixed second derivatives d2 / dx dy, with and without pos_weight
+    both = np.concatenate([x, y], axis=1)
+    for pos in (pw, None):
+        fused = mg.hessian(lambda a, pos=pos: F.binary_cross_entropy_with_logits(a[:, :2], a[:, 2:], w, pos),
+                           both)
+        twin = mg.hessian(lambda a, pos=pos: F.binary_cross_entropy_with_logits_composed(
+            a[:, :2], a[:, 2:], w, pos), both)
+        np.testing.assert_allclose(fused, twin, **TIGHT)
 
 
 def test_bce_with_logits_composed_gradient_is_right_at_zero():
@@ -631,7 +640,7 @@ def test_bce_gradcheck_and_agreement_with_the_logits_form():
     y = rng.uniform(size=(3, 2))
     w = rng.uniform(0.5, 2, (3, 1))
     for reduction in ("none", "mean"):
-        assert mg.gradcheck(lambda a, b: F.binary_cross_entropy(a, b, w, reduction),
+        assert mg.gradcheck(lambda a, b, r=reduction: F.binary_cross_entropy(a, b, w, r),
                             [mg.Tensor(p, requires_grad=True), mg.Tensor(y, requires_grad=True)])
     logits = np.log(p) - np.log1p(-p)
     np.testing.assert_allclose(F.binary_cross_entropy(p, y, w).item(),

@@ -254,6 +254,17 @@ def test_hessian_of_log_sum_exp_is_diag_p_minus_p_pT():
     np.testing.assert_allclose(H, np.diag(p) - np.outer(p, p), atol=1e-12)
 
 
+def test_hessian_of_a_matrix_input_has_shape_x_shape_twice():
+    """f(X) = sum(X^3) + X[0, 2] X[1, 0]:  H[i, j, k, l] = d^2 f / dX[i, j] dX[k, l]."""
+    X = np.arange(1.0, 7.0).reshape(2, 3) / 4
+    H = mg.hessian(lambda t: (t ** 3).sum() + t[0, 2] * t[1, 0], X)
+    expected = np.zeros((2, 3, 2, 3))
+    for i, j in np.ndindex(2, 3):
+        expected[i, j, i, j] = 6 * X[i, j]
+    expected[0, 2, 1, 0] = expected[1, 0, 0, 2] = 1.0
+    np.testing.assert_allclose(H, expected, rtol=1e-14)
+
+
 def test_hessian_matches_create_graph_second_derivatives():
     x = np.array([0.7, -0.4])
     fn = lambda t: (t[0] * t[1].exp() + t.tanh()).sum()

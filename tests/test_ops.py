@@ -404,7 +404,8 @@ SCALAR_EXPRESSIONS = [
     "t + 2.5", "2.5 + t", "t - 2", "2 - t", "t * 3.0", "3 * t", "t / 7.0", "1 / t", "t ** 2",
     "t ** 0.5", "2 ** t", "2.0 ** t", "np.float64(1.5) * t", "t * np.float64(1.5)",
     "mg.maximum(t, 0.75)", "mg.minimum(0.75, t)", "mg.where(t > 1, t, 0.0)", "mg.where(t > 1, 0.0, t)",
-    "t.clip(0.75, 1.25)", "t.mean()", "t.var()", "t.astype(np.float64).astype(np.float32)",
+    "t.clip(0.75, 1.25)", "t.clip(np.float64(0.75), None)", "t.mean()", "t.var()",
+    "t.astype(np.float64).astype(np.float32)",
 ]
 
 
@@ -508,6 +509,25 @@ def test_pow_with_zero_exponent_has_zero_gradient_even_at_zero():
     (x ** p).sum().backward()
     np.testing.assert_array_equal(x.grad.data, [0.0, 0.0])
     np.testing.assert_allclose(p.grad.data, [0.0, np.log(2.0)])  # d/dp a^p = a^p log a, 0 at a = 0
+
+
+# ---------------------------------------------------------------- constants among the inputs
+
+
+def test_constants_mixed_with_tensors_get_no_gradient_and_lists_are_lifted():
+    x = mg.Tensor([1.0, 2.0], requires_grad=True)
+    c = mg.Tensor([5.0, 6.0])
+    joined = mg.concatenate([x, c, np.array([7.0])])
+    stacked = mg.stack([x, [1.0, 1.0]], axis=1)
+    np.testing.assert_array_equal(joined.data, [1.0, 2.0, 5.0, 6.0, 7.0])
+    np.testing.assert_array_equal(stacked.data, [[1.0, 1.0], [2.0, 1.0]])
+    ((joined * mg.Tensor([1.0, 2.0, 3.0, 4.0, 5.0])).sum()
+     + (stacked * mg.Tensor([[10.0, 20.0], [30.0, 40.0]])).sum()).backward()
+    np.testing.assert_array_equal(x.grad.data, [1.0 + 10.0, 2.0 + 30.0])
+    assert c.grad is None
+    y = mg.Tensor([1.0, -1.0], requires_grad=True)
+    (mg.where([True, False], y, 0.0) + mg.where([True, False], 3.0, y * 2)).sum().backward()
+    np.testing.assert_array_equal(y.grad.data, [1.0, 2.0])
 
 
 # ---------------------------------------------------------------- indexing

@@ -95,6 +95,17 @@ def test_len_of_a_0d_tensor_is_an_error():
         len(mg.Tensor(1.0))
 
 
+def test_iteration_goes_along_the_first_axis_and_keeps_the_graph():
+    x = mg.Tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    rows = list(x)
+    assert len(rows) == 2 and all(isinstance(r, mg.Tensor) for r in rows)
+    np.testing.assert_array_equal(rows[1].data, [3.0, 4.0])
+    (rows[0] * 2 + rows[1]).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [[2.0, 2.0], [1.0, 1.0]])
+    with pytest.raises(TypeError, match=r"iteration over a 0-d tensor"):
+        list(mg.Tensor(3.0))
+
+
 def test_item_and_python_number_conversions():
     assert mg.Tensor([[2.5]]).item() == 2.5
     assert isinstance(mg.Tensor(np.array([3])).item(), int)
