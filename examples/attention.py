@@ -18,7 +18,7 @@ Dictionaries shorter than 10 are padded. The mask keeps every query off the padd
 and the padded *queries* see no key at all: their rows of the mask are all False, which
 gives them zero output and zero gradient (and their targets are ``ignore_index``).
 
-Run:  python examples/attention.py            (about 5 s; figures in ./out/attention)
+Run:  python examples/attention.py            (a few seconds; figures in out/attention)
 """
 
 from __future__ import annotations

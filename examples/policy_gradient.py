@@ -25,7 +25,7 @@ Two problems:
 The "loss" in the progress lines is that surrogate: its gradient is what matters, its value
 (about 0 on average, whatever the policy) says little; watch the reward instead.
 
-Run:  python examples/policy_gradient.py     (a few seconds; figures in ./out/policy_gradient)
+Run:  python examples/policy_gradient.py     (a few seconds; figures in out/policy_gradient)
 """
 
 from __future__ import annotations
@@ -295,11 +295,13 @@ def train_grid(args: Any, rng: np.random.Generator) -> dict[str, Any]:
     t_ = args.temperature
     for epoch in range(1, args.epochs + 1):
         ep = run_episodes(z.data, args.batch_size, args.max_steps, t_, rng)
-        # baseline: the mean return of the batch at the same time step (over episodes still running)
+        # baseline: the mean return at the same time step of the *other* episodes still running
+        # (leaving the episode's own return out keeps the gradient unbiased, as for the bandit)
         alive = ep["alive"]
-        counts = np.maximum(alive.sum(axis=0), 1)
-        baseline = (ep["returns"] * alive).sum(axis=0) / counts
-        adv = (ep["returns"] - baseline) * alive  # steps after the end do not count
+        returns = ep["returns"] * alive
+        others = np.maximum(alive.sum(axis=0, keepdims=True) - 1, 1)
+        baseline = (returns.sum(axis=0, keepdims=True) - returns) / others
+        adv = (returns - baseline) * alive  # steps after the end do not count
         states, actions = ep["states"], ep["actions"]
         ce = F.cross_entropy(z[states] * (1.0 / t_), actions, reduction="none")  # -log pi(a_t | s_t)
         loss = (ce * mg.Tensor(adv)).sum() * (1.0 / args.batch_size)

@@ -14,7 +14,7 @@ Generating text means sampling from softmax(logits / T) one character at a time:
 T < 1 sharpens the distribution (T -> 0 is always taking the most likely character, which
 soon repeats itself), T > 1 flattens it (T -> infinity is uniform noise).
 
-Run:  python examples/temperature_sampling.py    (about 10 s; figures in ./out/temperature_sampling)
+Run:  python examples/temperature_sampling.py    (a few seconds; figures in out/temperature_sampling)
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ def _char_label(c: str) -> str:
 def draw_next_char(figs: Figures, logits: np.ndarray, chars: list[str], temperatures: Sequence[float],
                    probe: str) -> None:
     plt = plot.pyplot()
-    top = np.argsort(-logits)[:14]
+    top = np.argsort(-logits)[:10]
     fig, axes = plt.subplots(1, len(temperatures), figsize=(3.2 * len(temperatures), 3.6), sharey=True,
                              layout="constrained")
     for ax, t in zip(np.atleast_1d(axes), temperatures):
@@ -184,7 +184,7 @@ def draw_training(figs: Figures, history: dict[str, list[float]], unigram_loss: 
 # ---------------------------------------------------------------- main
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser = make_parser("temperature_sampling", __doc__.split("\n\n")[0], epochs=6, lr=0.01,
-                         batch_size=128, batch_help="characters per gradient step")
+                         batch_size=256, batch_help="characters per gradient step")
     parser.add_argument("--context", type=positive_int, default=4, help="previous characters the model sees")
     parser.add_argument("--embed", type=positive_int, default=12, help="embedding size per character")
     parser.add_argument("--hidden", type=positive_int, default=128, help="hidden units")

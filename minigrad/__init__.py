@@ -1,6 +1,6 @@
 """minigrad: a small reverse-mode autodiff engine on numpy, written to be read."""
 
-from . import data, functional, nn, optim, sampling, text
+from . import data, functional, nn, optim, plot, sampling, text
 from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled
 from .autograd import enable_grad, grad, is_grad_enabled, no_grad
 from .draw import draw_graph, graph_layout, to_dot
@@ -36,7 +36,7 @@ __all__ = [
     "Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "grad",
     "gradcheck", "jacobian", "hessian", "GradcheckError",
     "detect_anomaly", "is_anomaly_enabled", "AnomalyError", "draw_graph", "graph_layout", "to_dot",
-    "save", "load", "data", "functional", "nn", "optim", "sampling", "text",
+    "save", "load", "data", "functional", "nn", "optim", "plot", "sampling", "text",
     "abs", "broadcast_to", "clip", "concatenate", "exp", "log", "matmul", "maximum", "mean",
     "minimum", "relu", "sqrt", "stack", "tanh", "where",
 ]

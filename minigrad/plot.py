@@ -1,8 +1,8 @@
 """Pictures of training, and of the gradient p - y at work (matplotlib, imported only here).
 
 Every plotting function takes an optional ``ax`` (a new figure is made without one) and
-returns the Axes it drew on (``training_curves`` draws two panels and returns the
-Figure); ``save(fig, path)`` writes a figure atomically. Nothing needs a display:
+returns the Axes it drew on (``training_curves`` draws two panels, on two given axes or a
+new figure, and returns the Figure); ``save(fig, path)`` writes a figure atomically. Nothing needs a display:
 matplotlib's headless Agg backend is selected before pyplot is first imported, unless a
 backend was chosen already (MPLBACKEND, ``matplotlib.use``) or ``pyplot(show=True)`` asked
 for windows.
@@ -367,7 +367,8 @@ def loss_curves(history: Mapping[str, Sequence[float]], ax: Axes | None = None,
     ax.set_ylabel("mean cross-entropy")
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend()
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend()
     return ax
 
 
@@ -383,19 +384,24 @@ def accuracy_curves(history: Mapping[str, Sequence[float]], ax: Axes | None = No
     ax.set_ylabel("accuracy (%)")
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend(loc="lower right")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="lower right")
     return ax
 
 
-def training_curves(history: Mapping[str, Sequence[float]], title: str | None = None) -> Figure:
-    """Loss (left) and accuracy (right) per epoch, side by side; returns the Figure."""
-    fig = pyplot().figure(figsize=(10, 3.8), layout="constrained")
-    left, right = fig.subplots(1, 2)
+def training_curves(history: Mapping[str, Sequence[float]], axes: Sequence[Axes] | None = None,
+                    title: str | None = None) -> Figure:
+    """Loss (left) and accuracy (right) per epoch, side by side, on a new figure or on the
+    two given ``axes``; returns the Figure."""
+    if axes is None:
+        fig = pyplot().figure(figsize=(10, 3.8), layout="constrained")
+        axes = fig.subplots(1, 2)
+    left, right = axes
     loss_curves(history, left)
     accuracy_curves(history, right)
     if title:
-        fig.suptitle(title)
-    return fig
+        left.figure.suptitle(title)
+    return left.figure
 
 
 # ---------------------------------------------------------------- the gradient pictures

@@ -281,6 +281,10 @@ def test_training_curves_returns_a_two_panel_figure(tmp_path):
     assert len(fig.axes) == 2
     assert [ax.get_ylabel() for ax in fig.axes] == ["mean cross-entropy", "accuracy (%)"]
     assert_png(plot.save(fig, tmp_path / "curves.png"))
+    other = plot.pyplot().figure()
+    panels = other.subplots(1, 2)
+    assert plot.training_curves({"train_loss": [1, 0.5]}, axes=panels) is other
+    assert panels[0].has_data() and panels[0].get_ylabel() == "mean cross-entropy"
 
 
 def test_plotting_functions_reject_what_they_cannot_draw():
