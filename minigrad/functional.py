@@ -913,5 +913,7 @@ __all__ = [
     "logsumexp", "logsumexp_composed", "cross_entropy", "cross_entropy_composed",
     "nll_loss", "nll_loss_composed", "sigmoid", "sigmoid_composed", "log_sigmoid",
     "binary_cross_entropy_with_logits", "binary_cross_entropy_with_logits_composed",
-    "binary_cross_entropy", "relu", "tanh",
+    "binary_cross_entropy", "relu", "tanh", "scaled_dot_product_attention",
 ]
+
+from .attention import scaled_dot_product_attention  # noqa: E402  (attention itself uses F.softmax)
