@@ -1,13 +1,18 @@
 """One training step of softmax regression: minigrad against hand-written numpy (and PyTorch).
 
-    python benchmarks/bench_train.py            # the full table (about a minute)
-    python benchmarks/bench_train.py --quick    # fewer repeats
+    python benchmarks/bench_train.py                # the full table (about two minutes)
+    python benchmarks/bench_train.py --quick        # fewer, shorter rounds
+    python benchmarks/bench_train.py --sizes tiny,small --no-torch
 
 The workload, in float32: logits = X @ W + b, mean cross-entropy against integer labels,
 backward, SGD update. The floor is numpy with the analytic gradient:
 p = softmax(logits); g = (p - onehot) / N; dW = X^T g; db = sum(g, 0). Every
-implementation runs in the same process, interleaved round by round, single-threaded,
-after a warm-up; each figure is the median over rounds of the mean time per step.
+implementation runs in the same process, single-threaded, after a warm-up, interleaved
+round by round (numpy, minigrad, torch, numpy, minigrad, ...) so that a busy moment of
+the machine hits all of them alike. A round times a batch of consecutive steps; the
+table gives the median over rounds of the time per step, and the median over rounds of
+each round's ratio to numpy. Before timing, every implementation is checked to compute
+the same parameters as numpy after a few steps.
 """
 
 from __future__ import annotations
@@ -18,9 +23,11 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_var] = "1"  # before numpy loads: one thread for everybody
 
 import argparse  # noqa: E402
+import platform  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
+from functools import partial  # noqa: E402
 
 import numpy as np  # noqa: E402
 
@@ -31,12 +38,17 @@ try:
     import torch
 
     torch.set_num_threads(1)
+    torch.set_num_interop_threads(1)
 except ImportError:  # PyTorch is optional: its column is left out
     torch = None
 
 SIZES = {"tiny": (32, 2, 3), "small": (256, 64, 10), "digits": (1797, 64, 10),
          "large": (4096, 784, 10)}
+MLP_SIZES = ("small", "digits")
 LR = 0.1
+
+Step = Callable[[], None]
+Params = Callable[[], list[np.ndarray]]  # the current parameters, as numpy arrays
 
 
 def problem(n: int, d: int, k: int, seed: int = 0):
@@ -49,9 +61,15 @@ def problem(n: int, d: int, k: int, seed: int = 0):
 
 
 # ---------------------------------------------------------------- softmax regression
+# Each maker returns the step and a function that reads the parameters back (for the
+# agreement check); the bench itself times only the step.
 
 
-def numpy_regression(X, y, W, b) -> Callable[[], None]:
+def numpy_regression(X, y, W, b) -> Step:
+    return numpy_regression_checked(X, y, W, b)[0]
+
+
+def numpy_regression_checked(X, y, W, b) -> tuple[Step, Params]:
     W, b = W.copy(), b.copy()
     n = len(y)
     rows = np.arange(n)
@@ -65,10 +83,14 @@ def numpy_regression(X, y, W, b) -> Callable[[], None]:
         W[...] -= LR * (X.T @ g)
         b[...] -= LR * g.sum(axis=0)
 
-    return step
+    return step, lambda: [W, b]
 
 
-def minigrad_regression(X, y, W, b, loss_fn=F.cross_entropy) -> Callable[[], None]:
+def minigrad_regression(X, y, W, b, loss_fn=F.cross_entropy) -> Step:
+    return minigrad_regression_checked(X, y, W, b, loss_fn)[0]
+
+
+def minigrad_regression_checked(X, y, W, b, loss_fn=F.cross_entropy) -> tuple[Step, Params]:
     Xt, yt = mg.Tensor(X), mg.Tensor(y)
     Wt, bt = mg.Tensor(W, requires_grad=True), mg.Tensor(b, requires_grad=True)
     opt = mg.optim.SGD([Wt, bt], lr=LR)
@@ -79,10 +101,10 @@ def minigrad_regression(X, y, W, b, loss_fn=F.cross_entropy) -> Callable[[], Non
         loss.backward()
         opt.step()
 
-    return step
+    return step, lambda: [Wt.data, bt.data]
 
 
-def torch_regression(X, y, W, b) -> Callable[[], None]:
+def torch_regression_checked(X, y, W, b) -> tuple[Step, Params]:
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
     Wt = torch.tensor(W, requires_grad=True)
     bt = torch.tensor(b, requires_grad=True)
@@ -94,7 +116,7 @@ def torch_regression(X, y, W, b) -> Callable[[], None]:
         loss.backward()
         opt.step()
 
-    return step
+    return step, lambda: [Wt.detach().numpy(), bt.detach().numpy()]
 
 
 # ---------------------------------------------------------------- two-layer MLP
@@ -109,7 +131,7 @@ def mlp_problem(n: int, d: int, k: int, hidden: int = 64, seed: int = 0):
     return X, y, W1, np.zeros(hidden, np.float32), W2, np.zeros(k, np.float32)
 
 
-def numpy_mlp(X, y, W1, b1, W2, b2) -> Callable[[], None]:
+def numpy_mlp_checked(X, y, W1, b1, W2, b2) -> tuple[Step, Params]:
     W1, b1, W2, b2 = W1.copy(), b1.copy(), W2.copy(), b2.copy()
     n = len(y)
     rows = np.arange(n)
@@ -128,10 +150,10 @@ def numpy_mlp(X, y, W1, b1, W2, b2) -> Callable[[], None]:
         W1[...] -= LR * (X.T @ gh)
         b1[...] -= LR * gh.sum(axis=0)
 
-    return step
+    return step, lambda: [W1, b1, W2, b2]
 
 
-def minigrad_mlp(X, y, W1, b1, W2, b2) -> Callable[[], None]:
+def minigrad_mlp_checked(X, y, W1, b1, W2, b2) -> tuple[Step, Params]:
     Xt, yt = mg.Tensor(X), mg.Tensor(y)
     params = [mg.Tensor(a, requires_grad=True) for a in (W1, b1, W2, b2)]
     opt = mg.optim.SGD(params, lr=LR)
@@ -143,10 +165,10 @@ def minigrad_mlp(X, y, W1, b1, W2, b2) -> Callable[[], None]:
         loss.backward()
         opt.step()
 
-    return step
+    return step, lambda: [p.data for p in params]
 
 
-def torch_mlp(X, y, W1, b1, W2, b2) -> Callable[[], None]:
+def torch_mlp_checked(X, y, W1, b1, W2, b2) -> tuple[Step, Params]:
     Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
     params = [torch.tensor(a, requires_grad=True) for a in (W1, b1, W2, b2)]
     opt = torch.optim.SGD(params, lr=LR)
@@ -158,15 +180,31 @@ def torch_mlp(X, y, W1, b1, W2, b2) -> Callable[[], None]:
         loss.backward()
         opt.step()
 
-    return step
+    return step, lambda: [p.detach().numpy() for p in params]
 
 
-# ---------------------------------------------------------------- measurement
+# ---------------------------------------------------------------- agreement and timing
 
 
-def measure(steps: dict[str, Callable[[], None]], rounds: int, budget: float) -> dict[str, float]:
-    """Median over ``rounds`` of the mean seconds per step; implementations interleaved
-    within each round so that they share the machine's state."""
+def check_agreement(makers: dict[str, Callable[[], tuple[Step, Params]]], steps: int = 3) -> None:
+    """Run every implementation from the same start for a few steps: the parameters must
+    agree with numpy's (float32 round-off allowed), or the timing compares different work."""
+    results = {}
+    for name, make in makers.items():
+        step, params = make()
+        for _ in range(steps):
+            step()
+        results[name] = [np.array(a, dtype=np.float64) for a in params()]
+    for name, arrays in results.items():
+        for ours, floor in zip(arrays, results["numpy"]):
+            if not np.allclose(ours, floor, rtol=1e-4, atol=1e-6):
+                raise AssertionError(f"{name} disagrees with numpy after {steps} steps "
+                                     f"(max difference {np.abs(ours - floor).max():.3g})")
+
+
+def measure(steps: dict[str, Step], rounds: int, budget: float) -> dict[str, list[float]]:
+    """Seconds per step in each of ``rounds`` rounds; within a round the implementations
+    run one after another, each for about ``budget`` seconds of consecutive steps."""
     calls = {}
     for name, step in steps.items():  # warm-up, and how many calls fill the budget
         step()
@@ -174,7 +212,7 @@ def measure(steps: dict[str, Callable[[], None]], rounds: int, budget: float) ->
         step()
         one = max(time.perf_counter() - t0, 1e-7)
         calls[name] = max(1, int(budget / one))
-        for _ in range(min(calls[name], 50)):
+        for _ in range(min(calls[name], 200)):
             step()
     times: dict[str, list[float]] = {name: [] for name in steps}
     for _ in range(rounds):
@@ -184,53 +222,79 @@ def measure(steps: dict[str, Callable[[], None]], rounds: int, budget: float) ->
             for _ in range(n):
                 step()
             times[name].append((time.perf_counter() - t0) / n)
-    return {name: statistics.median(ts) for name, ts in times.items()}
+    return times
 
 
-def row(label: str, result: dict[str, float], floor: str, names: list[str]) -> str:
-    base = result[floor]
-    cells = [f"{label:<22}", f"{base * 1e6:>10.1f}"]
+def row(label: str, times: dict[str, list[float]], names: list[str]) -> str:
+    floor = times["numpy"]
+    cells = [f"{label:<22}", f"{statistics.median(floor) * 1e6:>9.1f}"]
     for name in names:
-        if name in result:
-            cells.append(f"{result[name] * 1e6:>10.1f} {result[name] / base:>6.2f}x")
+        if name in times:
+            ratio = statistics.median(t / f for t, f in zip(times[name], floor))  # round by round
+            cells.append(f"{statistics.median(times[name]) * 1e6:>9.1f} {ratio:>6.2f}x")
         else:
-            cells.append(f"{'-':>17}")
+            cells.append(f"{'-':>16}")
     return " | ".join(cells)
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    blas = " ".join(f"{k}={v}" for k, v in sorted(os.environ.items()) if k.startswith("OPENBLAS"))
+    return (f"{cpu}, {os.cpu_count()} cores; Python {platform.python_version()}, numpy {np.__version__}, "
+            f"torch {torch.__version__ if torch else 'not installed'}, minigrad {mg.__version__}; {blas}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer, shorter rounds")
+    parser.add_argument("--sizes", default=",".join(SIZES), help="comma-separated: tiny,small,digits,large")
+    parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out even if installed")
+    parser.add_argument("--no-extras", action="store_true", help="only the softmax-regression table")
     args = parser.parse_args()
-    rounds, budget = (5, 0.02) if args.quick else (15, 0.05)
+    rounds, budget = (7, 0.02) if args.quick else (21, 0.05)
+    sizes = [s for s in args.sizes.split(",") if s]
+    unknown = sorted(set(sizes) - set(SIZES))
+    if unknown:
+        parser.error(f"unknown size(s) {unknown}; choose from {list(SIZES)}")
+    use_torch = torch is not None and not args.no_torch
 
-    print(f"numpy {np.__version__}, torch {torch.__version__ if torch else 'not installed'}; "
-          f"one thread; median of {rounds} rounds; microseconds per step and ratio to numpy")
-    names = ["minigrad", "torch"]
-    head = " | ".join([f"{'workload':<22}", f"{'numpy':>10}"] + [f"{n:>17}" for n in names])
+    print(machine())
+    print(f"one thread everywhere; {rounds} interleaved rounds; microseconds per step (median) "
+          f"and the median per-round ratio to numpy")
+    names = ["minigrad"] + (["torch"] if use_torch else [])
+    head = " | ".join([f"{'workload':<22}", f"{'numpy':>9}"] + [f"{n:>16}" for n in names])
     print(head)
     print("-" * len(head))
-    for size, (n, d, k) in SIZES.items():
-        X, y, W, b = problem(n, d, k)
-        steps = {"numpy": numpy_regression(X, y, W, b), "minigrad": minigrad_regression(X, y, W, b)}
-        if torch is not None:
-            steps["torch"] = torch_regression(X, y, W, b)
-        print(row(f"softmax reg {size}", measure(steps, rounds, budget), "numpy", names), flush=True)
-    for size in ("small", "digits"):
-        data = mlp_problem(*SIZES[size])
-        steps = {"numpy": numpy_mlp(*data), "minigrad": minigrad_mlp(*data)}
-        if torch is not None:
-            steps["torch"] = torch_mlp(*data)
-        print(row(f"2-layer MLP {size}", measure(steps, rounds, budget), "numpy", names), flush=True)
+    workloads = [(f"softmax reg {size}", problem(*SIZES[size]), numpy_regression_checked,
+                  minigrad_regression_checked, torch_regression_checked) for size in sizes]
+    if not args.no_extras:
+        workloads += [(f"2-layer MLP {size}", mlp_problem(*SIZES[size]), numpy_mlp_checked,
+                       minigrad_mlp_checked, torch_mlp_checked) for size in MLP_SIZES if size in sizes]
+    for label, data, np_make, mg_make, torch_make in workloads:
+        makers = {"numpy": partial(np_make, *data), "minigrad": partial(mg_make, *data)}
+        if use_torch:
+            makers["torch"] = partial(torch_make, *data)
+        check_agreement(makers)
+        times = measure({name: make()[0] for name, make in makers.items()}, rounds, budget)
+        print(row(label, times, names), flush=True)
 
-    print("\nfused against composed cross-entropy (minigrad, same regression step)")
-    for size in ("small", "digits", "large"):
+    if args.no_extras:
+        return
+    print("\nfused against composed cross-entropy (minigrad, the same regression step)")
+    for size in [s for s in sizes if s != "tiny"]:
         X, y, W, b = problem(*SIZES[size])
         steps = {"fused": minigrad_regression(X, y, W, b),
                  "composed": minigrad_regression(X, y, W, b, F.cross_entropy_composed)}
-        r = measure(steps, rounds, budget)
-        print(f"{size:<8} fused {r['fused'] * 1e6:9.1f} us   composed {r['composed'] * 1e6:9.1f} us   "
-              f"composed/fused {r['composed'] / r['fused']:.2f}x", flush=True)
+        t = measure(steps, rounds, budget)
+        fused, composed = statistics.median(t["fused"]), statistics.median(t["composed"])
+        ratio = statistics.median(c / f for c, f in zip(t["composed"], t["fused"]))
+        print(f"{size:<8} fused {fused * 1e6:9.1f} us   composed {composed * 1e6:9.1f} us   "
+              f"composed/fused {ratio:.2f}x", flush=True)
 
 
 if __name__ == "__main__":

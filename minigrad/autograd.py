@@ -85,34 +85,46 @@ FREED = (
 def topological_order(root: Tensor) -> list[Tensor]:
     """Every tensor that ``root`` depends on and that requires grad, each one listed
     before all the tensors it was computed from (``root`` first). Iterative depth-first
-    search: no recursion limit however deep the graph."""
+    search: no recursion limit however deep the graph. (Tensors hash by identity, as
+    ``==`` is not overloaded, so sets and dicts of tensors need no ``id()`` here.)"""
     order: list[Tensor] = []
-    visited: set[int] = set()
+    visited: set[Tensor] = set()
     stack: list[tuple[Tensor, bool]] = [(root, False)]
     while stack:
         t, finished = stack.pop()
         if finished:
             order.append(t)
             continue
-        if id(t) in visited:
+        if t in visited:
             continue
-        visited.add(id(t))
-        stack.append((t, True))
+        visited.add(t)
         node = t._node
-        if node is not None:
-            for inp in node.inputs:
-                if inp.requires_grad and id(inp) not in visited:
-                    stack.append((inp, False))
+        if node is None:  # a leaf: finished as soon as it is reached
+            order.append(t)
+            continue
+        stack.append((t, True))
+        for inp in node.inputs:
+            if inp.requires_grad and inp not in visited:
+                stack.append((inp, False))
     order.reverse()  # post-order reversed: a tensor comes after every tensor that used it
     return order
 
 
-def _private(g: Tensor, seen: set[int]) -> bool:
+def _private(g: Tensor, shared: set[Tensor]) -> bool:
     """True if nothing else can see g's array, so ``.grad`` may take it without a copy: g
-    is not the caller's seed nor already stored as another ``.grad`` (add hands the same g
-    to both inputs), and its array is neither a view (a slice, a read-only broadcast) nor
-    read-only. Optimizers update ``.grad`` in place: a shared array would be a silent bug."""
-    return id(g) not in seen and g.data.base is None and g.data.flags.writeable
+    is not in ``shared`` (the caller's seed, a gradient already stored as a ``.grad``,
+    one handed to a hook) and its array is neither a view (a slice, a read-only
+    broadcast) nor read-only. The rules return fresh arrays or views, never an array
+    they saved. Optimizers update ``p.data`` from ``.grad``, and users may edit ``.grad``
+    in place: a shared array would be a silent bug."""
+    return g not in shared and g.data.base is None and g.data.flags.writeable
+
+
+def _copy(g: Tensor) -> Tensor:
+    """A new tensor holding a copy of g's array: a ``.grad`` that shares nothing."""
+    from .tensor import Tensor  # (tensor.py imports this module first)
+
+    return Tensor._wrap(g.data.copy())
 
 
 def run_backward(
@@ -129,25 +141,28 @@ def run_backward(
     total gradient of each listed tensor is returned by ``id`` instead, and no ``.grad``
     is touched (that is ``minigrad.grad``).
     """
-    from .ops import Tensor, unbroadcast  # one import statement: each costs ~0.5 us per call
-
     order = topological_order(root)
     wanted = None if capture is None else {id(t) for t in capture}
     captured: dict[int, Tensor] = {}
-    pending: dict[int, Tensor] = {id(root): grad}
-    seen: set[int] = {id(grad)}  # gradients that others can see: the caller's seed, stored .grads
+    pending: dict[Tensor, Tensor] = {root: grad}  # the gradient reaching each tensor so far
+    shared: set[Tensor] = {grad}  # gradients that others can see (see _private)
+    owned: set[Tensor] = set()  # sums this walk made and still holds alone: safe to add into in place
     saved_mode = state.grad_enabled
     state.grad_enabled = create_graph  # the rules are Tensor ops: record them only if asked
     try:
         for t in order:
-            g = pending.pop(id(t), None)
+            g = pending.pop(t, None)
             if g is None:
                 continue
+            if owned:
+                owned.discard(g)  # from here on, g is handed out
             if t._hooks:
+                shared.add(g)  # a hook may keep the gradient it is shown
                 for hook in list(t._hooks.values()):
                     replaced = hook(g)
                     if replaced is not None:
                         g = _checked_hook_result(replaced, g)
+                        shared.add(g)
             node = t._node
             if wanted is not None:
                 if id(t) in wanted:
@@ -158,8 +173,8 @@ def run_backward(
                 elif create_graph:
                     t.grad = g  # keep its graph
                 else:
-                    t.grad = g if _private(g, seen) and not t._hooks else Tensor._wrap(g.data.copy())
-                    seen.add(id(t.grad))
+                    t.grad = g if _private(g, shared) else _copy(g)
+                    shared.add(t.grad)
             if node is None:
                 continue
             if node.backward is None:
@@ -172,13 +187,19 @@ def run_backward(
             for inp, ig in zip(node.inputs, input_grads):
                 if ig is None or not inp.requires_grad:
                     continue
-                if ig.shape != inp.shape:
-                    ig = unbroadcast(ig, inp.shape)
-                if ig.dtype != inp.dtype:
-                    ig = ig.astype(inp.dtype)
-                key = id(inp)
-                before = pending.get(key)
-                pending[key] = ig if before is None else before + ig
+                if ig.data.shape != inp.data.shape:
+                    ig = ig.sum_to_size(inp.data.shape)  # undo broadcasting
+                if ig.data.dtype is not inp.data.dtype and ig.data.dtype != inp.data.dtype:
+                    ig = ig.astype(inp.data.dtype)
+                before = pending.get(inp)
+                if before is None:
+                    pending[inp] = ig
+                elif before in owned:  # our own sum, seen by no one: add in place
+                    before.data += ig.data
+                else:
+                    pending[inp] = total = before + ig
+                    if not create_graph:  # (under create_graph the sum is a graph node)
+                        owned.add(total)
             if not retain_graph:  # free the saved tensors: the closure and the inputs
                 node.backward = None
                 node.inputs = ()

@@ -7,12 +7,19 @@ Tensor ops, so with ``create_graph=True`` a gradient is itself differentiable.
 
 A rule may return a gradient of the *broadcast* shape: the engine (``autograd.py``)
 sums it back down to the input's shape with ``unbroadcast``, the one place that
-happens.
+happens. A rule returns new arrays or views, never an array it saved: the engine lets
+``.grad`` keep a fresh gradient array without copying it.
+
+Cost: in a backward pass without ``create_graph`` grad mode is off, so the Tensor ops of
+a rule record nothing and cost one numpy call plus a little bookkeeping. What only the
+backward pass needs (the masks of max, clip, maximum, ...) is computed in the rule, not
+in the forward pass, so inference pays nothing for it.
 """
 
 from __future__ import annotations
 
 import builtins
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,21 +33,29 @@ from .tensor import Tensor, lift, record
 def _pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
     """Lift two operands; a Python scalar takes the dtype of the tensor beside it."""
     if isinstance(a, Tensor):
-        return a, lift(b, a)
+        return a, (b if isinstance(b, Tensor) else lift(b, a))
     b = lift(b)
     return lift(a, b), b
 
 
 def _const(array: np.ndarray, dtype: np.dtype) -> Tensor:
-    """A constant (mask, sign, ...) in the gradient's dtype, outside the graph."""
-    return Tensor._wrap(np.asarray(array, dtype=dtype))
+    """A constant (mask, sign, ...) in the gradient's dtype, outside the graph. A boolean
+    mask stays boolean: g * mask is already in g's dtype, without a float copy of the mask."""
+    array = np.asarray(array)
+    return Tensor._wrap(array if array.dtype == np.bool_ else array.astype(dtype, copy=False))
 
 
 def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
     """Normalise ``axis`` (None, int or tuple) to a sorted tuple of non-negative axes."""
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    if axis.__class__ is tuple and len(axis) == 1:
+        axis = axis[0]
+    if isinstance(axis, (int, np.integer)):  # the common case, without the set and the sort
+        if not -ndim <= axis < ndim:
+            raise ValueError(f"axis {axis} is out of range for a tensor with {ndim} dimensions")
+        return (int(axis) % ndim,)
+    axes = tuple(axis)
     out = []
     for a in axes:
         if not -ndim <= a < ndim:
@@ -64,14 +79,14 @@ def unbroadcast(g: Tensor, shape: tuple[int, ...]) -> Tensor:
     """Sum ``g`` down to ``shape``. Broadcasting copies a value along an axis, so its
     gradient is the sum along that axis: over the leading axes broadcasting added, and
     over the axes where ``shape`` has a 1."""
-    if g.shape == shape:
+    g_shape = g.data.shape
+    if g_shape == shape:
         return g
-    lead = g.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1)
-    if axes:
-        g = sum(g, axes, keepdims=True)
-    return reshape(g, shape)
+    lead = len(g_shape) - len(shape)
+    if lead > 0 and g_shape[lead:] == shape:  # only leading axes were added (a bias): one sum
+        return sum(g, tuple(range(lead)))
+    stretched = tuple(lead + i for i, n in enumerate(shape) if n == 1 and g_shape[lead + i] != 1)
+    return reshape(sum(g, tuple(range(lead)) + stretched, keepdims=True), shape)
 
 
 # ---------------------------------------------------------------- arithmetic
@@ -175,32 +190,46 @@ def clip(a: Tensor, min: Any = None, max: Any = None) -> Tensor:
     d/da = 1 where min <= a <= max (bounds included, as PyTorch's clamp), else 0."""
     if min is None and max is None:
         raise ValueError("clip() needs at least one of min and max")
-    inside = np.ones(a.shape, dtype=bool)
-    if min is not None:
-        inside &= a.data >= min
-    if max is not None:
-        inside &= a.data <= max
+
+    def backward(g: Tensor, out: Tensor) -> tuple:
+        inside = np.ones(a.shape, dtype=bool)  # the mask is built only if a gradient is asked for
+        if min is not None:
+            inside &= a.data >= min
+        if max is not None:
+            inside &= a.data <= max
+        return (mul(g, _const(inside, g.dtype)),)
+
     data = np.clip(a.data, min, max).astype(a.dtype, copy=False)
-    return record(data, (a,), "clip", lambda g, out: (mul(g, _const(inside, g.dtype)),))
+    return record(data, (a,), "clip", backward)
 
 
 def maximum(a: Any, b: Any) -> Tensor:
     """Elementwise max(a, b). d/da = 1 where a > b, 0 where a < b; ties split the
     gradient equally (1/2 each), as PyTorch does."""
     a, b = _pair(a, b)
-    share_a = (a.data > b.data) + 0.5 * (a.data == b.data)
-    return record(np.maximum(a.data, b.data), (a, b), "maximum",
-                  lambda g, out: (mul(g, _const(share_a, g.dtype)),
-                                  mul(g, _const(1 - share_a, g.dtype))))
+
+    def backward(g: Tensor, out: Tensor) -> tuple:
+        wins, ties = a.data > b.data, a.data == b.data
+        if not ties.any():  # the usual case: two boolean masks, no float arrays
+            return mul(g, _const(wins, g.dtype)), mul(g, _const(~wins, g.dtype))
+        share_a = wins + 0.5 * ties
+        return mul(g, _const(share_a, g.dtype)), mul(g, _const(1 - share_a, g.dtype))
+
+    return record(np.maximum(a.data, b.data), (a, b), "maximum", backward)
 
 
 def minimum(a: Any, b: Any) -> Tensor:
     """Elementwise min(a, b). d/da = 1 where a < b, 0 where a > b; ties split equally."""
     a, b = _pair(a, b)
-    share_a = (a.data < b.data) + 0.5 * (a.data == b.data)
-    return record(np.minimum(a.data, b.data), (a, b), "minimum",
-                  lambda g, out: (mul(g, _const(share_a, g.dtype)),
-                                  mul(g, _const(1 - share_a, g.dtype))))
+
+    def backward(g: Tensor, out: Tensor) -> tuple:
+        wins, ties = a.data < b.data, a.data == b.data
+        if not ties.any():  # the usual case: two boolean masks, no float arrays
+            return mul(g, _const(wins, g.dtype)), mul(g, _const(~wins, g.dtype))
+        share_a = wins + 0.5 * ties
+        return mul(g, _const(share_a, g.dtype)), mul(g, _const(1 - share_a, g.dtype))
+
+    return record(np.minimum(a.data, b.data), (a, b), "minimum", backward)
 
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:
@@ -230,16 +259,16 @@ def matmul(a: Any, b: Any) -> Tensor:
     For C = A B:  dA = G B^T,  dB = A^T G  (batch broadcasting is summed away by the
     engine). A 1-D operand is made 2-D by a reshape, so its gradient comes for free."""
     a, b = _pair(a, b)
-    if a.ndim == 0 or b.ndim == 0:
-        raise ValueError("matmul: operands must have at least one dimension; use * for scalars")
-    if a.ndim == 1 or b.ndim == 1:
+    if a.data.ndim < 2 or b.data.ndim < 2:
+        if a.ndim == 0 or b.ndim == 0:
+            raise ValueError("matmul: operands must have at least one dimension; use * for scalars")
         a2 = reshape(a, (1, a.shape[0])) if a.ndim == 1 else a
         b2 = reshape(b, (b.shape[0], 1)) if b.ndim == 1 else b
         out = matmul(a2, b2)
         shape = out.shape[:-2] + (() if a.ndim == 1 else out.shape[-2:-1]) + (
             () if b.ndim == 1 else out.shape[-1:])
         return reshape(out, shape)
-    if a.shape[-1] != b.shape[-2]:
+    if a.data.shape[-1] != b.data.shape[-2]:
         raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not align "
                          f"({a.shape[-1]} != {b.shape[-2]})")
     return record(a.data @ b.data, (a, b), "matmul",
@@ -253,16 +282,22 @@ def matmul(a: Any, b: Any) -> Tensor:
 def sum(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
     """Sum over ``axis`` (None = all, int, or tuple).   d/da = 1 for every summed
     element: the gradient is broadcast back over the summed axes."""
-    axes = _axes(axis, a.ndim)
-    kept = _keepdims_shape(a.shape, axes)
-    return record(np.sum(a.data, axis=axes, keepdims=keepdims), (a,), "sum",
-                  lambda g, out: (broadcast_to(reshape(g, kept), a.shape),))
+    axes = _axes(axis, a.data.ndim)
+
+    def backward(g: Tensor, out: Tensor) -> tuple:
+        # broadcasting puts back missing *leading* axes by itself; others need a reshape
+        if not keepdims and axes and axes[-1] != len(axes) - 1:
+            g = reshape(g, _keepdims_shape(a.shape, axes))
+        return (broadcast_to(g, a.shape),)
+
+    # (np.add.reduce is what np.sum calls, minus a Python-level wrapper: this op is everywhere)
+    return record(np.add.reduce(a.data, axis=axes, keepdims=keepdims), (a,), "sum", backward)
 
 
 def mean(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
     """Mean over ``axis``: sum / n, so its gradient is 1/n for each element."""
-    axes = _axes(axis, a.ndim)
-    n = int(np.prod([a.shape[i] for i in axes]))
+    axes = _axes(axis, a.data.ndim)
+    n = math.prod([a.data.shape[i] for i in axes])
     return mul(sum(a, axes, keepdims), 1.0 / builtins.max(n, 1))
 
 
@@ -272,12 +307,14 @@ def _extreme(a: Tensor, axis: Any, keepdims: bool, reduce: Any, name: str) -> Te
         raise ValueError(f"{name}() of an empty tensor")
     kept = reduce(a.data, axis=axes, keepdims=True)
     data = kept if keepdims else kept.reshape([n for i, n in enumerate(a.shape) if i not in axes])
-    hit = a.data == kept
-    share = hit / hit.sum(axis=axes, keepdims=True)  # ties split the gradient equally
-    keep_shape = kept.shape
-    return record(data, (a,), name,
-                  lambda g, out: (mul(broadcast_to(reshape(g, keep_shape), a.shape),
-                                      _const(share, g.dtype)),))
+
+    def backward(g: Tensor, out: Tensor) -> tuple:
+        hit = a.data == kept  # built here, not in the forward pass: no cost without backward
+        count = hit.sum(axis=axes, keepdims=True)
+        share = hit if (count == 1).all() else hit / count  # ties split the gradient equally
+        return (mul(broadcast_to(reshape(g, kept.shape), a.shape), _const(share, g.dtype)),)
+
+    return record(data, (a,), name, backward)
 
 
 def max(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
@@ -316,19 +353,22 @@ def reshape(a: Tensor, *shape: Any) -> Tensor:
 def transpose(a: Tensor, *axes: Any) -> Tensor:
     """Permute the axes (reversed if none are given).   d/da = the gradient permuted
     back by the inverse permutation."""
-    axes = _shape_arg(axes) or tuple(reversed(range(a.ndim)))
-    if sorted(int(x) % builtins.max(a.ndim, 1) for x in axes) != list(range(a.ndim)):
-        raise ValueError(f"transpose: axes {axes} are not a permutation of {a.ndim} axes")
-    inverse = tuple(np.argsort([int(x) % a.ndim for x in axes])) if a.ndim else ()
+    ndim = a.data.ndim
+    axes = _shape_arg(axes) or tuple(range(ndim - 1, -1, -1))
+    perm = [int(x) % ndim for x in axes] if ndim else list(axes)
+    if sorted(perm) != list(range(ndim)):
+        raise ValueError(f"transpose: axes {axes} are not a permutation of {ndim} axes")
+    inverse = [0] * ndim  # output axis i is input axis perm[i]: send it back there
+    for i, p in enumerate(perm):
+        inverse[p] = i
     return record(a.data.transpose(axes), (a,), "transpose",
-                  lambda g, out: (transpose(g, inverse),))
+                  lambda g, out: (transpose(g, tuple(inverse)),))
 
 
 def swapaxes(a: Tensor, axis1: int, axis2: int) -> Tensor:
-    """Exchange two axes (a transpose)."""
-    perm = list(range(a.ndim))
-    perm[axis1], perm[axis2] = perm[axis2], perm[axis1]
-    return transpose(a, tuple(perm))
+    """Exchange two axes.   d/da = the gradient with the same two axes exchanged back."""
+    return record(a.data.swapaxes(axis1, axis2), (a,), "swapaxes",
+                  lambda g, out: (swapaxes(g, axis1, axis2),))
 
 
 def broadcast_to(a: Tensor, shape: Sequence[int]) -> Tensor:

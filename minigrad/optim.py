@@ -78,13 +78,18 @@ class Optimizer:
 
     def step(self) -> None:
         """Update every parameter that has a gradient, in place."""
-        for i, (p, state) in enumerate(zip(self.params, self.state)):
-            if p.grad is None:
-                continue
-            g = np.asarray(p.grad.data)
-            if g.shape != p.shape:
-                raise ValueError(f"parameter {i} has shape {p.shape} but its .grad has shape {g.shape}")
-            self._update(p, g.astype(p.dtype, copy=False), state)
+        for p, state in zip(self.params, self.state):
+            if p.grad is not None:
+                self._update(p, self._gradient(p), state)
+
+    def _gradient(self, p: Tensor) -> np.ndarray:
+        """p.grad's array, checked against p's shape and in p's dtype (the engine already
+        gives a leaf's gradient the leaf's dtype; a hand-set .grad may differ)."""
+        g = p.grad.data
+        if g.shape != p.data.shape:
+            raise ValueError(f"parameter {self.params.index(p)} has shape {p.shape} but its .grad "
+                             f"has shape {g.shape}")
+        return g if g.dtype == p.data.dtype else g.astype(p.data.dtype)
 
     def _update(self, p: Tensor, g: np.ndarray, state: dict[str, Any]) -> None:
         raise NotImplementedError
@@ -117,18 +122,41 @@ class SGD(Optimizer):
         self.nesterov = bool(nesterov)
         super().__init__(params)
 
+    def step(self) -> None:
+        """Update every parameter that has a gradient, in place."""
+        if self.momentum != 0 or self.weight_decay != 0:
+            super().step()
+            return
+        lr = self.lr
+        for p in self.params:  # plain SGD, the usual case, in one loop: p <- p - lr * g
+            if p.grad is not None:
+                p.data -= lr * self._gradient(p)
+
     def _update(self, p: Tensor, g: np.ndarray, state: dict[str, Any]) -> None:
+        # g is p.grad's own array: never changed in place. An array made here ("ours") may be.
+        ours = False
         if self.weight_decay != 0:
-            g = g + self.weight_decay * p.data
+            decayed = self.weight_decay * p.data
+            decayed += g  # g + wd * p, in one temporary
+            g, ours = decayed, True
         if self.momentum != 0:
             b = state.get("momentum_buffer")
             if b is None:
-                b = state["momentum_buffer"] = g.copy()  # a copy: g may be p.grad's own array
+                b = state["momentum_buffer"] = g.copy()
             else:
                 b *= self.momentum
                 b += g
-            g = g + self.momentum * b if self.nesterov else b
-        p.data -= self.lr * g
+            if self.nesterov:
+                ahead = self.momentum * b
+                ahead += g  # g + mu * b
+                g, ours = ahead, True
+            else:
+                g, ours = b, False  # the buffer itself: it must survive this step unchanged
+        if ours:
+            g *= self.lr
+            p.data -= g
+        else:
+            p.data -= self.lr * g
 
     def __repr__(self) -> str:
         return (f"SGD(lr={self.lr}, momentum={self.momentum}, weight_decay={self.weight_decay}, "
@@ -176,14 +204,23 @@ class Adam(Optimizer):
         state["step"] += 1
         t, m, v = state["step"], state["m"], state["v"]
         if self.weight_decay != 0:
-            g = g + self.weight_decay * p.data
+            decayed = self.weight_decay * p.data
+            decayed += g  # g + wd * p, in one temporary
+            g = decayed
         m *= beta1
         m += (1 - beta1) * g
         v *= beta2
-        v += (1 - beta2) * (g * g)
-        m_hat = m / (1 - beta1 ** t)
-        v_hat = v / (1 - beta2 ** t)
-        p.data -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+        g2 = g * g
+        g2 *= 1 - beta2
+        v += g2  # v + (1 - beta2) g^2
+        # p -= lr * m_hat / (sqrt(v_hat) + eps), with two temporaries updated in place
+        denom = v / (1 - beta2 ** t)  # v_hat
+        np.sqrt(denom, out=denom)
+        denom += self.eps
+        update = m / (1 - beta1 ** t)  # m_hat
+        update *= self.lr
+        update /= denom
+        p.data -= update
 
     def __repr__(self) -> str:
         return f"Adam(lr={self.lr}, betas={self.betas}, eps={self.eps}, weight_decay={self.weight_decay})"

@@ -310,6 +310,12 @@ class Tensor:
     def astype(self, dtype: Any) -> Tensor:
         return _ops.astype(self, dtype)
 
+    def sum_to_size(self, *shape: Any) -> Tensor:
+        """Sum over the axes that broadcasting would add or stretch to go from ``shape`` to
+        this tensor's shape (the gradient of a broadcast, as PyTorch's ``sum_to_size``)."""
+        return _ops.unbroadcast(self, shape[0] if shape and shape[0].__class__ is tuple
+                                else _ops._shape_arg(shape))
+
     def argmax(self, axis: int | None = None) -> Tensor:
         return Tensor._wrap(np.asarray(self.data.argmax(axis=axis)))
 
@@ -342,11 +348,12 @@ def _seed_grad(output: Tensor, grad: Any) -> Tensor:
             raise RuntimeError(
                 f"backward() without grad= needs a one-element output, this one has shape "
                 f"{output.shape}; pass grad= of that shape (or reduce it with .sum())")
-        return _wrap(np.ones(output.data.shape, dtype=output.data.dtype))  # (ones_like is 5x slower)
+        shape, dtype = output.data.shape, output.data.dtype
+        return _wrap(np.ones(shape, dtype) if shape else np.array(1, dtype))  # (0-d: 4x faster)
     g = grad if isinstance(grad, Tensor) else Tensor(np.asarray(grad, dtype=output.dtype))
-    if g.shape != output.shape:
+    if g.data.shape != output.data.shape:
         raise RuntimeError(f"grad has shape {g.shape} but the output has shape {output.shape}")
-    return g if g.dtype == output.dtype else g.astype(output.dtype)  # float32 stays float32
+    return g if g.data.dtype == output.data.dtype else g.astype(output.dtype)  # float32 stays float32
 
 
 def record(data: np.ndarray, inputs: tuple, op: str, backward: Callable) -> Tensor:
