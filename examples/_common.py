@@ -1,8 +1,17 @@
-"""The plumbing both example scripts share: command-line flags, data preparation, the
-training loop with its progress line, and the bookkeeping of figures and results.
+"""The plumbing every example script shares: command-line flags, the progress line,
+optimizers, and the bookkeeping of figures, saved parameters and results; plus the data
+preparation and training loop of the two regression examples.
 
-The examples themselves (``logistic_regression.py``, ``multinomial_regression.py``) hold
-what is worth reading: the model, the loss, and the checks of the gradient p - y.
+The examples themselves hold what is worth reading: the model, the loss, and the checks of
+the gradient p - y. Every example accepts::
+
+    --epochs N  --lr X  --batch-size N  --optimizer {sgd,adam}  --seed N
+    --out DIR (default out/<name>)  --save PATH  --show  --graph
+
+(the regression examples also ``--dataset``, each dataset with its own default epochs and
+lr), prints progress lines ``epoch  3/20  loss 0.4321  test acc  91.2%``, then the final
+metric and ``figures written (N):`` with the paths. A bad value is an argparse error: a
+message on stderr and exit code 2, before anything runs.
 """
 
 from __future__ import annotations
@@ -21,25 +30,24 @@ from minigrad import data, optim, plot
 # ---------------------------------------------------------------- flags
 
 
-def positive_int(text: str) -> int:
-    """argparse type: an integer >= 1 (argparse turns the ValueError into exit code 2)."""
+def _int_at_least(text: str, low: int, expected: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+        value = None
+    if value is None or value < low:
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
     return value
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer >= 1 (argparse turns the error into exit code 2)."""
+    return _int_at_least(text, 1, "a positive integer")
 
 
 def non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return value
+    """argparse type: an integer >= 0."""
+    return _int_at_least(text, 0, "an integer >= 0")
 
 
 def positive_float(text: str) -> float:
@@ -53,36 +61,56 @@ def positive_float(text: str) -> float:
     return value
 
 
-def build_parser(name: str, description: str, datasets: Mapping[str, Mapping[str, float]],
-                 batch_size: int = 32) -> argparse.ArgumentParser:
-    """The flags of every example. ``datasets`` maps each dataset's name to its default
-    ``epochs`` and ``lr`` (the first dataset is the default one): 64 digit pixels need a
-    smaller step than 2 coordinates."""
-    def per_dataset(key: str) -> str:
+def positive_floats(text: str) -> list[float]:
+    """argparse type: comma-separated numbers > 0, e.g. ``0.2,0.7,1,1.5``."""
+    parts = [p.strip() for p in text.split(",")]
+    if not all(parts):
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers > 0, got {text!r}")
+    return [positive_float(p) for p in parts]
+
+
+def build_parser(name: str, description: str, datasets: Mapping[str, Mapping[str, float]] | None = None, *,
+                 epochs: int | None = None, lr: float | None = None, batch_size: int = 32,
+                 optimizer: str = "sgd", epochs_help: str = "passes over the training data",
+                 batch_help: str = "samples per step") -> argparse.ArgumentParser:
+    """The flags every example shares; add your own with ``parser.add_argument``.
+
+    With ``datasets`` (each dataset's name mapped to its default ``epochs`` and ``lr``, the
+    first being the default dataset) there is a ``--dataset`` flag, and ``parse`` fills in
+    the chosen dataset's defaults: 64 digit pixels need a smaller step than 2 coordinates.
+    Without, ``epochs`` and ``lr`` are the defaults."""
+    if datasets is None and (epochs is None or lr is None):
+        raise ValueError("build_parser needs either datasets or both epochs and lr as defaults")
+
+    def default(key: str, value: float | None) -> str:
+        if datasets is None:
+            return f"{value:g}"
         return ", ".join(f"{d}: {v[key]:g}" for d, v in datasets.items())
 
     parser = argparse.ArgumentParser(prog=f"{name}.py", description=description)
-    parser.add_argument("--dataset", choices=list(datasets), default=next(iter(datasets)),
-                        help="the data to train on (default: %(default)s)")
-    parser.add_argument("--epochs", type=positive_int, default=None,
-                        help=f"passes over the training set (default: {per_dataset('epochs')})")
-    parser.add_argument("--lr", type=positive_float, default=None,
-                        help=f"learning rate (default: {per_dataset('lr')})")
+    if datasets is not None:
+        parser.add_argument("--dataset", choices=list(datasets), default=next(iter(datasets)),
+                            help="the data to train on (default: %(default)s)")
+        parser.set_defaults(dataset_defaults=dict(datasets))
+        epochs = lr = None  # filled in by parse(), from the chosen dataset
+    parser.add_argument("--epochs", type=positive_int, default=epochs,
+                        help=f"{epochs_help} (default: {default('epochs', epochs)})")
+    parser.add_argument("--lr", type=positive_float, default=lr,
+                        help=f"learning rate (default: {default('lr', lr)})")
     parser.add_argument("--batch-size", type=positive_int, default=batch_size,
-                        help="samples per step (default: %(default)s)")
-    parser.add_argument("--optimizer", choices=("sgd", "adam"), default="sgd",
+                        help=f"{batch_help} (default: %(default)s)")
+    parser.add_argument("--optimizer", choices=("sgd", "adam"), default=optimizer,
                         help="sgd (with momentum 0.9) or adam (default: %(default)s)")
     parser.add_argument("--seed", type=non_negative_int, default=0,
-                        help="seed of the data, the initial weights and the batch order "
-                             "(default: %(default)s)")
+                        help="seed of every random choice: the data, the initial weights, the batch order "
+                             "and the sampling (default: %(default)s)")
     parser.add_argument("--out", metavar="DIR", default=os.path.join("out", name),
                         help="folder for the figures (default: %(default)s)")
     parser.add_argument("--save", metavar="PATH", default=None,
-                        help="also save the trained state_dict to PATH (minigrad.save, an .npz file)")
+                        help="also save the trained parameters to PATH (minigrad.save, an .npz file)")
     parser.add_argument("--show", action="store_true", help="open the figures in windows at the end")
     parser.add_argument("--graph", action="store_true",
                         help="also draw the computation graph of the loss (minigrad.draw_graph)")
-    parser.set_defaults(dataset_defaults=dict(datasets))
     return parser
 
 
@@ -90,14 +118,47 @@ def parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpar
     """Parse the flags (a bad value exits with code 2 and a message), fill in the
     dataset's defaults, and choose matplotlib's backend: Agg unless --show."""
     args = parser.parse_args(argv)
-    defaults = args.dataset_defaults[args.dataset]
-    if args.epochs is None:
-        args.epochs = int(defaults["epochs"])
-    if args.lr is None:
-        args.lr = float(defaults["lr"])
-    del args.dataset_defaults
+    per_dataset = vars(args).pop("dataset_defaults", None)
+    if per_dataset is not None:
+        defaults = per_dataset[args.dataset]
+        if args.epochs is None:
+            args.epochs = int(defaults["epochs"])
+        if args.lr is None:
+            args.lr = float(defaults["lr"])
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        parser.error(f"argument --out: {args.out!r} exists and is not a folder")
+    if args.save is not None and os.path.isdir(args.save):
+        parser.error(f"argument --save: {args.save!r} is a folder, expected a file path")
     plot.pyplot(show=args.show)  # before anything imports pyplot
     return args
+
+
+# ---------------------------------------------------------------- progress
+
+
+def progress(epoch: int, total: int, loss: float, metrics: Sequence[tuple[str, float, str]] = (),
+             prefix: str = "") -> None:
+    """``epoch  3/20  loss 0.4321  test acc  91.2%``: ``metrics`` are (name, value, kind)
+    with kind "%" for a fraction shown as a percentage, "" for a plain number."""
+    width = len(str(total))
+    shown = "".join(f"  {name} {100 * value:5.1f}%" if kind == "%" else f"  {name} {value:.4f}"
+                    for name, value, kind in metrics)
+    print(f"{prefix}epoch {epoch:>{width}}/{total}  loss {loss:.4f}{shown}", flush=True)
+
+
+def should_log(epoch: int, total: int, every: int) -> bool:
+    """For runs of many short epochs: log the first, every ``every``-th (0: about ten
+    lines in all) and the last."""
+    every = every or max(1, total // 10)
+    return epoch in (1, total) or epoch % every == 0
+
+
+def print_check(title: str, checks: dict[str, float]) -> None:
+    """The gradient checks as aligned lines ``  max |a - b| = 1.2e-17``."""
+    print(title)
+    width = max(len(name) for name in checks)
+    for name, value in checks.items():
+        print(f"  max |{name}|{' ' * (width - len(name))} = {value:.2e}")
 
 
 # ---------------------------------------------------------------- data
@@ -180,7 +241,6 @@ def train(model: Classifier, params: list[mg.Tensor], split: Split, args: argpar
                              seed=args.seed)
     opt = make_optimizer(args.optimizer, params, args.lr if lr is None else lr)
     history = History()
-    width = len(str(args.epochs))
     for epoch in range(args.epochs + 1):  # epoch 0: the untrained model, for reference
         for xb, yb in loader if epoch else ():
             opt.zero_grad()
@@ -195,17 +255,9 @@ def train(model: Classifier, params: list[mg.Tensor], split: Split, args: argpar
                            ("train_acc", train_acc), ("test_acc", test_acc)):
             getattr(history, key).append(value)
         if label is not None:
-            print(f"{label}epoch {epoch:>{width}}/{args.epochs}  loss {train_loss:.4f}  "
-                  f"train acc {100 * train_acc:5.1f}%  test acc {100 * test_acc:5.1f}%")
+            progress(epoch, args.epochs, train_loss,
+                     [("train acc", train_acc, "%"), ("test acc", test_acc, "%")], prefix=label)
     return history
-
-
-def print_check(title: str, checks: dict[str, float]) -> None:
-    """The gradient checks as aligned lines ``  max |a - b| = 1.2e-17``."""
-    print(title)
-    width = max(len(name) for name in checks)
-    for name, value in checks.items():
-        print(f"  max |{name}|{' ' * (width - len(name))} = {value:.2e}")
 
 
 # ---------------------------------------------------------------- outputs
@@ -244,18 +296,24 @@ class Result:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def finish(result: Result, model: mg.nn.Module, args: argparse.Namespace) -> Result:
-    """Save the model if asked, print the summary, and open windows if asked."""
-    if args.save:
-        folder = os.path.dirname(os.path.abspath(args.save))
-        os.makedirs(folder, exist_ok=True)
-        mg.save(model.state_dict(), args.save)
-        result.saved = args.save
-        print(f"saved the trained state_dict to {args.save}")
-    print(f"final test accuracy: {100 * result.test_accuracy:.1f}%")
-    print(f"figures written ({len(result.figures)}):")
-    for path in result.figures:
+def save_state(path: str | None, state: Mapping[str, Any], what: str = "parameters") -> str | None:
+    """Save ``state`` (names to arrays) to ``path`` with minigrad.save, if a path is given."""
+    if not path:
+        return None
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    mg.save(state, path)
+    print(f"saved the trained {what} to {path}")
+    return path
+
+
+def finish(figures: Figures, args: argparse.Namespace, state: Mapping[str, Any],
+           what: str = "parameters") -> str | None:
+    """The end of every example: save ``state`` if --save asked for it, list the figures
+    written, and open windows if --show asked for them. Returns the saved path (or None)."""
+    saved = save_state(args.save, state, what)
+    print(f"figures written ({len(figures.paths)}):")
+    for path in figures.paths:
         print(f"  {path}")
     if args.show:
         plot.pyplot(show=True).show()
-    return result
+    return saved

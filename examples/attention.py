@@ -28,15 +28,14 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from _beyond_common import (
+from _common import (
     Figures,
-    finish_figures,
+    build_parser,
+    finish,
     make_optimizer,
-    make_parser,
     parse,
     positive_int,
     progress,
-    save_parameters,
 )
 
 import minigrad as mg
@@ -207,8 +206,8 @@ def draw_training(figs: Figures, history: dict[str, list[float]], chance: float)
 
 # ---------------------------------------------------------------- main
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    parser = make_parser("attention", __doc__.split("\n\n")[0], epochs=10, lr=0.005, batch_size=32,
-                         batch_help="dictionaries per gradient step")
+    parser = build_parser("attention", __doc__.split("\n\n")[0], epochs=10, lr=0.005, batch_size=32,
+                          optimizer="adam", batch_help="dictionaries per gradient step")
     parser.add_argument("--train-size", type=positive_int, default=1500, help="training dictionaries")
     parser.add_argument("--test-size", type=positive_int, default=500, help="held-out dictionaries")
     parser.add_argument("--width", type=positive_int, default=16, help="size d of queries, keys, values")
@@ -234,6 +233,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             queries, pairs = encode(train, rows)
             logits, _ = model(queries, pairs, train["mask"][rows])
             loss = F.cross_entropy(logits, train["targets"][rows], ignore_index=IGNORE)
+            if args.graph and epoch == 1 and start == 0:
+                figs.graph(loss)  # one step's graph, before backward() frees it
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -255,8 +256,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     print(f"final test accuracy: {100 * acc:.1f}% (best guess without the pairing {100 * chance:.1f}%)")
     draw_weights(figs, before, after, test, history["accuracy"][0], acc)
     draw_training(figs, history, chance)
-    save_parameters(args.save, model.state_dict())
-    finish_figures(figs, args.show)
+    finish(figs, args, model.state_dict())
     return {"accuracy": acc, "initial_accuracy": history["accuracy"][0], "chance": chance, "history": history,
             "weight_on_match": float(on_match.mean()), "figures": list(figs.paths)}
 

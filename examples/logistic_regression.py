@@ -199,9 +199,10 @@ def main(argv: Sequence[str] | None = None) -> Result:
                                    title=f"loss over (w1, w2) at b = {b[0]:.3f} (its final value), "
                                          f"{args.optimizer} path"), "loss_surface")
 
-    result = Result(history.test_acc[-1], checks, figures.paths, history,
-                    extra={"softmax_vs_sigmoid": {k: float(v) for k, v in same.items()}})
-    return finish(result, model, args)
+    print(f"final test accuracy: {100 * history.test_acc[-1]:.1f}%")
+    saved = finish(figures, args, model.state_dict(), what="state_dict")
+    return Result(history.test_acc[-1], checks, figures.paths, history, saved,
+                  extra={"softmax_vs_sigmoid": {k: float(v) for k, v in same.items()}})
 
 
 if __name__ == "__main__":

@@ -154,7 +154,9 @@ def main(argv: Sequence[str] | None = None) -> Result:
             figures.save(plot.weight_images(model.weight.data, class_names=split.class_names,
                                             title="each class's weights W[:, c] as an 8x8 image"), "weights")
 
-    return finish(Result(test_accuracy, checks, figures.paths, history), model, args)
+    print(f"final test accuracy: {100 * test_accuracy:.1f}%")
+    saved = finish(figures, args, model.state_dict(), what="state_dict")
+    return Result(test_accuracy, checks, figures.paths, history, saved)
 
 
 if __name__ == "__main__":

@@ -34,18 +34,17 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from _beyond_common import (
+from _common import (
     Figures,
-    finish_figures,
+    build_parser,
+    finish,
     make_optimizer,
-    make_parser,
     parse,
     positive_float,
     positive_floats,
     positive_int,
     print_check,
     progress,
-    save_parameters,
     should_log,
 )
 
@@ -110,9 +109,11 @@ def pull(actions: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def train_bandit(args: Any, rng: np.random.Generator, temperature: float, runs: int | None = None,
-                 batch_size: int | None = None, verbose: bool = False) -> dict[str, Any]:
+                 batch_size: int | None = None, verbose: bool = False,
+                 graph_to: Figures | None = None) -> dict[str, Any]:
     """REINFORCE on a table of logits z (one row per independent run, or a single row).
-    Returns the reward and the probabilities after every update."""
+    Returns the reward and the probabilities after every update. With ``graph_to``, the
+    graph of the first update's loss is drawn there."""
     batch_size = batch_size or args.batch_size
     shape = (len(ARM_MEANS),) if runs is None else (runs, len(ARM_MEANS))
     z = mg.Tensor(np.zeros(shape), requires_grad=True)  # start uniform: every arm equally likely
@@ -124,6 +125,8 @@ def train_bandit(args: Any, rng: np.random.Generator, temperature: float, runs: 
         rewards = pull(actions, rng)
         logits = z.reshape(shape[:-1] + (1, shape[-1])).broadcast_to(actions.shape + shape[-1:])
         loss = reinforce_loss(logits, actions, advantages(rewards), temperature)
+        if graph_to is not None and epoch == 1:
+            graph_to.graph(loss)  # one step's graph, before backward() frees it
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -374,9 +377,9 @@ def _rect(x: float, y: float, **style: Any) -> Any:
 
 # ---------------------------------------------------------------- main
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    parser = make_parser("policy_gradient", __doc__.split("\n\n")[0], epochs=150, lr=0.05, batch_size=32,
-                         epochs_help="policy updates (each from one batch of episodes)",
-                         batch_help="episodes per update")
+    parser = build_parser("policy_gradient", __doc__.split("\n\n")[0], epochs=150, lr=0.05, batch_size=32,
+                          optimizer="adam", epochs_help="policy updates (each from one batch of episodes)",
+                          batch_help="episodes per update")
     parser.add_argument("--temperature", type=positive_float, default=1.0,
                         help="policy temperature T during training: pi = softmax(z / T)")
     parser.add_argument("--compare-temperatures", type=positive_floats, default=list(COMPARE_TEMPERATURES),
@@ -399,7 +402,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
 
     print(f"\nbandit: arm means {ARM_MEANS.tolist()}, best arm {BEST_ARM}; "
           f"{args.batch_size} pulls per update")
-    run = train_bandit(args, rng, args.temperature, verbose=True)
+    run = train_bandit(args, rng, args.temperature, verbose=True, graph_to=figs if args.graph else None)
     p_best = float(run["probs"][-1][BEST_ARM])
     final_reward = float(run["probs"][-1] @ ARM_MEANS)
     print(f"final policy: pi = {np.array2string(run['probs'][-1], precision=3)}")
@@ -427,9 +430,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
 
     print(f"\nfinal pi(best arm): {100 * p_best:.1f}% (arm {BEST_ARM}; expected reward {final_reward:.3f}, "
           f"best possible {ARM_MEANS.max():g})")
-    save_parameters(args.save, {"bandit_logits": run["logits"]}
-                    | ({"grid_logits": grid["logits"]} if grid else {}))
-    finish_figures(figs, args.show)
+    finish(figs, args, {"bandit_logits": run["logits"]} | ({"grid_logits": grid["logits"]} if grid else {}))
     return {"p_best": p_best, "expected_reward": final_reward, "identity_error": identity,
             "bandit": run, "compare": compare, "acting": acting, "grid": grid, "figures": list(figs.paths)}
 

@@ -23,16 +23,15 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from _beyond_common import (
+from _common import (
     Figures,
-    finish_figures,
+    build_parser,
+    finish,
     make_optimizer,
-    make_parser,
     parse,
     positive_floats,
     positive_int,
     progress,
-    save_parameters,
 )
 
 import minigrad as mg
@@ -183,8 +182,8 @@ def draw_training(figs: Figures, history: dict[str, list[float]], unigram_loss: 
 
 # ---------------------------------------------------------------- main
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    parser = make_parser("temperature_sampling", __doc__.split("\n\n")[0], epochs=6, lr=0.01,
-                         batch_size=256, batch_help="characters per gradient step")
+    parser = build_parser("temperature_sampling", __doc__.split("\n\n")[0], epochs=6, lr=0.01,
+                          batch_size=256, optimizer="adam", batch_help="characters per gradient step")
     parser.add_argument("--context", type=positive_int, default=4, help="previous characters the model sees")
     parser.add_argument("--embed", type=positive_int, default=12, help="embedding size per character")
     parser.add_argument("--hidden", type=positive_int, default=128, help="hidden units")
@@ -219,6 +218,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         for start in range(0, len(order), args.batch_size):
             rows = order[start:start + args.batch_size]
             loss = F.cross_entropy(model(X_train[rows]), y_train[rows])
+            if args.graph and epoch == 1 and start == 0:
+                figs.graph(loss)  # one step's graph, before backward() frees it
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -246,8 +247,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     draw_next_char(figs, probe_logits, chars, args.temperatures, probe)
     curves = draw_entropy(figs, probe_logits, test_logits, y_test, unigram_loss, args.temperatures, probe)
     draw_training(figs, history, unigram_loss)
-    save_parameters(args.save, model.state_dict())
-    finish_figures(figs, args.show)
+    finish(figs, args, model.state_dict())
     return {"held_out_loss": test_loss, "unigram_loss": unigram_loss, "accuracy": acc, "samples": samples,
             "history": history, "entropy_curves": curves, "figures": list(figs.paths)}
 

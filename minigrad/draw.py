@@ -29,13 +29,12 @@ also shows the gradients).
 from __future__ import annotations
 
 import os
-import secrets
-import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._figures import pyplot, save_figure
 from .tensor import Tensor
 
 if TYPE_CHECKING:
@@ -462,28 +461,6 @@ def to_dot(tensor: Tensor, show_values: bool = False, direction: str = "TB") -> 
 # ---------------------------------------------------------------- matplotlib
 
 
-def _pyplot() -> Any:
-    """pyplot, on the headless Agg backend unless a backend was already chosen (by
-    MPLBACKEND, matplotlibrc, matplotlib.use, or by importing pyplot)."""
-    import matplotlib
-
-    if "matplotlib.pyplot" not in sys.modules:
-        get = getattr(matplotlib.rcParams, "_get_backend_or_none", None)
-        if get is not None:
-            chosen = get()
-        else:  # matplotlib < 3.7
-            import matplotlib.rcsetup as rcsetup
-
-            chosen = dict.__getitem__(matplotlib.rcParams, "backend")
-            if chosen is getattr(rcsetup, "_auto_backend_sentinel", None):
-                chosen = None
-        if chosen is None:
-            matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def _route_path(points: list[tuple[float, float]], direction: str) -> Any:
     """Straight where the route runs along one axis, an S-curve (a cubic Bezier leaving
     and arriving along the layer axis) where it crosses the gap between two layers."""
@@ -506,22 +483,6 @@ def _route_path(points: list[tuple[float, float]], direction: str) -> Any:
     return Path(verts, codes)
 
 
-def _save_atomically(fig: Any, path: str | os.PathLike) -> None:
-    """Write beside ``path``, then rename: a reader never sees half a file. (Not mkstemp:
-    its 0600 permissions would stick to the figure.)"""
-    path = os.path.abspath(os.fspath(path))
-    folder, base = os.path.split(path)
-    fmt = os.path.splitext(base)[1][1:].lower() or "png"
-    tmp = os.path.join(folder, f".{base}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    try:
-        fig.savefig(tmp, format=fmt)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def draw_graph(tensor: Tensor, ax: Axes | None = None, show_values: bool = False, *,
                direction: str = "TB", path: str | os.PathLike | None = None) -> Axes:
     """Draw the graph that computed ``tensor`` with matplotlib; returns the Axes.
@@ -539,7 +500,7 @@ def draw_graph(tensor: Tensor, ax: Axes | None = None, show_values: bool = False
     the graph (RuntimeError otherwise). Headless by default: selects matplotlib's Agg
     backend unless a backend was chosen before."""
     layout = graph_layout(tensor, show_values=show_values, direction=direction)
-    plt = _pyplot()
+    plt = pyplot()
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
     xmin, xmax, ymin, ymax = layout.bounds
@@ -573,5 +534,5 @@ def draw_graph(tensor: Tensor, ax: Axes | None = None, show_values: bool = False
         ax.text(nd.x, nd.y, nd.label, ha="center", va="center", family="DejaVu Sans Mono",
                 fontsize=FONT_SIZE * scale, linespacing=1.2, zorder=3)
     if path is not None:
-        _save_atomically(fig, path)
+        save_figure(fig, path)
     return ax

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import numpy as np
 
 from . import functional as F
+from ._figures import pyplot, save_figure
 from .autograd import no_grad
 from .tensor import Tensor
 
@@ -49,34 +50,18 @@ MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "h")
 MISCLASSIFIED = "#d62728"
 
 
-# ---------------------------------------------------------------- backend and saving
-
-
-def pyplot(show: bool = False) -> Any:
-    """matplotlib.pyplot. With ``show=False`` the headless Agg backend is selected first
-    (unless a backend was chosen already), so figures render without a display; with
-    ``show=True`` matplotlib picks its interactive backend as usual, for ``plt.show()``."""
-    if show:
-        import matplotlib.pyplot as plt
-
-        return plt
-    from .draw import _pyplot  # one place decides the headless backend, for draw_graph too
-
-    return _pyplot()
+# ---------------------------------------------------------------- saving
+# (pyplot(show=False), the headless-backend rule, and the atomic writer come from _figures,
+# which draw.py shares)
 
 
 def save(fig: Figure | Axes, path: str | os.PathLike, dpi: int = 100) -> str:
     """Write a figure (or the figure of an Axes) to ``path``, its format taken from the
     extension; returns the path. Atomic: the image goes to a temporary file beside
     ``path`` and is renamed over it only when complete. Missing folders are created."""
-    from .draw import _save_atomically
-
     fig = getattr(fig, "figure", fig)  # an Axes knows its figure; a Figure is its own
-    path = os.fspath(path)
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     fig.set_dpi(dpi)
-    _save_atomically(fig, path)
-    return path
+    return save_figure(fig, path)
 
 
 def _new_axes(ax: Axes | None, figsize: tuple[float, float] = (6.4, 4.8)) -> Axes:
@@ -341,52 +326,40 @@ def decision_regions(predict_proba: Callable[[np.ndarray], Any], X: Any, y: Any,
 # ---------------------------------------------------------------- training curves
 
 
-def _integer_epochs(ax: Axes) -> None:
+def _train_and_test(history: Mapping[str, Sequence[float]], ax: Axes | None, what: str, ylabel: str,
+                    title: str, scale: float = 1.0, legend_loc: str = "best") -> Axes:
+    """The curves ``train_<what>`` (solid) and ``test_<what>`` (dashed) of ``history``
+    against its ``epoch`` (1, 2, ... without one), times ``scale``."""
     from matplotlib.ticker import MaxNLocator
 
+    ax = _new_axes(ax)
+    for split, style in (("train", "-"), ("test", "--")):
+        values = history.get(f"{split}_{what}")
+        if values is not None and len(values):
+            epochs = history.get("epoch") or range(1, len(values) + 1)
+            ax.plot(list(epochs), np.asarray(values, dtype=float) * scale, style, label=split, linewidth=1.6)
+    ax.set_xlabel("epoch")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-
-
-def _curve(ax: Axes, history: Mapping[str, Sequence[float]], key: str, label: str, style: str,
-           scale: float = 1.0) -> None:
-    values = history.get(key)
-    if values is not None and len(values):
-        epochs = history.get("epoch") or range(1, len(values) + 1)
-        ax.plot(list(epochs), np.asarray(values, dtype=float) * scale, style, label=label, linewidth=1.6)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc=legend_loc)
+    return ax
 
 
 def loss_curves(history: Mapping[str, Sequence[float]], ax: Axes | None = None,
                 title: str = "loss") -> Axes:
     """Train and test loss per epoch from ``history`` (keys ``train_loss``, ``test_loss``,
     optionally ``epoch``)."""
-    ax = _new_axes(ax)
-    _curve(ax, history, "train_loss", "train", "-")
-    _curve(ax, history, "test_loss", "test", "--")
-    ax.set_xlabel("epoch")
-    _integer_epochs(ax)
-    ax.set_ylabel("mean cross-entropy")
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend()
-    return ax
+    return _train_and_test(history, ax, "loss", "mean cross-entropy", title)
 
 
 def accuracy_curves(history: Mapping[str, Sequence[float]], ax: Axes | None = None,
                     title: str = "accuracy") -> Axes:
     """Train and test accuracy (fractions, drawn in %) per epoch from ``history`` (keys
     ``train_acc``, ``test_acc``, optionally ``epoch``)."""
-    ax = _new_axes(ax)
-    _curve(ax, history, "train_acc", "train", "-", 100)
-    _curve(ax, history, "test_acc", "test", "--", 100)
-    ax.set_xlabel("epoch")
-    _integer_epochs(ax)
-    ax.set_ylabel("accuracy (%)")
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="lower right")
-    return ax
+    return _train_and_test(history, ax, "acc", "accuracy (%)", title, scale=100, legend_loc="lower right")
 
 
 def training_curves(history: Mapping[str, Sequence[float]], axes: Sequence[Axes] | None = None,

@@ -33,7 +33,7 @@ FIGURES = {
 
 
 def load(name):
-    """Import examples/<name>.py as a module (its folder on sys.path for _beyond_common)."""
+    """Import examples/<name>.py as a module (its folder on sys.path for _common)."""
     if str(EXAMPLES) not in sys.path:
         sys.path.insert(0, str(EXAMPLES))
     spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES / f"{name}.py")
@@ -214,6 +214,27 @@ def test_save_writes_loadable_parameters(runs, name):
     state = mg.load(out / "params.npz")
     assert state and all(np.all(np.isfinite(a)) for a in state.values())
     assert "saved the trained parameters to" in stdout
+
+
+TINY = {  # the fewest steps that still take one: for flags whose effect is a file, not learning
+    "attention": ["--epochs", "1", "--train-size", "40", "--test-size", "40"],
+    "temperature_sampling": ["--epochs", "1", "--text-fraction", "0.05", "--sample-length", "5",
+                             "--temperatures", "1"],
+    "policy_gradient": ["--epochs", "2", "--runs", "2", "--compare-temperatures", "1"],
+}
+GRAPH = {"attention": "attention_graph.png", "temperature_sampling": "sampling_graph.png",
+         "policy_gradient": "policy_graph.png"}
+
+
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_graph_flag_draws_one_training_step_loss(name, tmp_path, capsys):
+    results = load(name).main(TINY[name] + ["--graph", "--out", str(tmp_path)])
+    stdout = capsys.readouterr().out
+    graph = tmp_path / GRAPH[name]
+    data = graph.read_bytes()
+    assert data.startswith(PNG_SIGNATURE) and len(data) > 5000, f"{graph} is not a real PNG"
+    assert str(graph) in results["figures"] and str(graph) in printed_figures(stdout)
+    assert {Path(p).name for p in printed_figures(stdout)} == FIGURES[name] | {GRAPH[name]}
 
 
 @pytest.mark.parametrize("name", sorted(SMALL))
