@@ -99,13 +99,17 @@ def topological_order(root: Tensor) -> list[Tensor]:
             continue
         visited.add(t)
         node = t._node
-        if node is None:  # a leaf: finished as soon as it is reached
+        if node is None:  # a leaf root (the other leaves are finished where they are found)
             order.append(t)
             continue
         stack.append((t, True))
         for inp in node.inputs:
             if inp.requires_grad and inp not in visited:
-                stack.append((inp, False))
+                if inp._node is None:  # a leaf has no inputs to wait for: finished at once
+                    visited.add(inp)
+                    order.append(inp)
+                else:
+                    stack.append((inp, False))
     order.reverse()  # post-order reversed: a tensor comes after every tensor that used it
     return order
 
@@ -177,9 +181,10 @@ def run_backward(
                     shared.add(t.grad)
             if node is None:
                 continue
-            if node.backward is None:
+            rule = node.backward
+            if rule is None:
                 raise RuntimeError(FREED)
-            input_grads = node.backward(g, t)
+            input_grads = rule(g, t)
             if state.anomaly:
                 from .anomaly import check_backward
 
@@ -187,10 +192,11 @@ def run_backward(
             for inp, ig in zip(node.inputs, input_grads):
                 if ig is None or not inp.requires_grad:
                     continue
-                if ig.data.shape != inp.data.shape:
-                    ig = ig.sum_to_size(inp.data.shape)  # undo broadcasting
-                if ig.data.dtype is not inp.data.dtype and ig.data.dtype != inp.data.dtype:
-                    ig = ig.astype(inp.data.dtype)
+                want = inp.data
+                if ig.data.shape != want.shape:
+                    ig = ig.sum_to_size(want.shape)  # undo broadcasting
+                if ig.data.dtype is not want.dtype and ig.data.dtype != want.dtype:
+                    ig = ig.astype(want.dtype)
                 before = pending.get(inp)
                 if before is None:
                     pending[inp] = ig

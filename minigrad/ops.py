@@ -84,7 +84,7 @@ def unbroadcast(g: Tensor, shape: tuple[int, ...]) -> Tensor:
         return g
     lead = len(g_shape) - len(shape)
     if lead > 0 and g_shape[lead:] == shape:  # only leading axes were added (a bias): one sum
-        return sum(g, tuple(range(lead)))
+        return sum(g, 0 if lead == 1 else tuple(range(lead)))  # (an int axis: sum's quick path)
     stretched = tuple(lead + i for i, n in enumerate(shape) if n == 1 and g_shape[lead + i] != 1)
     return reshape(sum(g, tuple(range(lead)) + stretched, keepdims=True), shape)
 
@@ -268,10 +268,14 @@ def matmul(a: Any, b: Any) -> Tensor:
         shape = out.shape[:-2] + (() if a.ndim == 1 else out.shape[-2:-1]) + (
             () if b.ndim == 1 else out.shape[-1:])
         return reshape(out, shape)
-    if a.data.shape[-1] != b.data.shape[-2]:
-        raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not align "
-                         f"({a.shape[-1]} != {b.shape[-2]})")
-    return record(a.data @ b.data, (a, b), "matmul",
+    try:
+        data = a.data @ b.data
+    except ValueError:  # the shapes are checked only when numpy refuses them: the usual call pays nothing
+        if a.data.shape[-1] != b.data.shape[-2]:
+            raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not align "
+                             f"({a.shape[-1]} != {b.shape[-2]})") from None
+        raise  # the batch axes do not broadcast: numpy's message says so
+    return record(data, (a, b), "matmul",
                   lambda g, out: (matmul(g, swapaxes(b, -1, -2)) if a.requires_grad else None,
                                   matmul(swapaxes(a, -1, -2), g) if b.requires_grad else None))
 

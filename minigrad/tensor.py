@@ -52,7 +52,7 @@ class Tensor:
     # ----- construction from an op: skips the checks and the copy -----
     @staticmethod
     def _wrap(data: np.ndarray) -> Tensor:
-        t = _new_object(Tensor)  # every op result is made here: kept to plain slot stores
+        t = _new_object(Tensor)  # kept to plain slot stores (``record`` repeats them: keep the two alike)
         # numpy hands back scalars (np.float64, ...) for 0-d results; keep .data an ndarray
         t.data = data if data.__class__ is np.ndarray else np.asarray(data)
         t.grad = None
@@ -359,7 +359,14 @@ def _seed_grad(output: Tensor, grad: Any) -> Tensor:
 def record(data: np.ndarray, inputs: tuple, op: str, backward: Callable) -> Tensor:
     """Wrap an op's result, and, if grad mode is on and an input requires grad, attach
     the node that lets backward() reach the inputs."""
-    out = _wrap(data)
+    out = _new_object(Tensor)  # = _wrap(data), spelled out: this runs for every op, and a call costs
+    out.data = data if data.__class__ is np.ndarray else np.asarray(data)
+    out.grad = None
+    out.requires_grad = False
+    out._node = None
+    out.name = None
+    out._retains_grad = False
+    out._hooks = None
     if state.grad_enabled:  # under no_grad (and in a backward pass without create_graph): no Node
         for t in inputs:
             if t.requires_grad:

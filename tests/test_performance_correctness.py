@@ -135,7 +135,44 @@ def test_row_max_equals_numpy_max_including_inf_and_nan(n_classes):
 def test_flat_positions_are_numpys_ravelled_indices(m, n_classes, seed):
     t = np.random.default_rng(seed).integers(0, n_classes, m)
     expected = np.ravel_multi_index((np.arange(m), t), (m, n_classes))
-    np.testing.assert_array_equal(F._flat_positions(t, n_classes), expected)
+    positions = F._flat_positions(t, n_classes)
+    np.testing.assert_array_equal(positions, expected)
+    # the row starts are cached: read-only, and never handed out (the positions are a new array)
+    starts = F._row_starts(m, n_classes)
+    assert not starts.flags.writeable and not np.shares_memory(positions, starts)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_plain_cross_entropy_scales_an_upstream_gradient_like_the_general_path(dtype, reduction):
+    logits, target = ce_case((7, 4), dtype, seed=5)
+    seed = np.asarray(0.3, dtype)  # not 1: the one factor for every sample, g / N, is rounded in dtype
+    plain = ce_loss_and_grad(logits, target, seed, reduction=reduction)
+    general = ce_loss_and_grad(logits, target, seed, reduction=reduction, weight=np.ones(4))
+    for a, b in zip(plain, general):
+        assert a.dtype == b.dtype == dtype
+        np.testing.assert_array_equal(a, b)
+
+
+def test_record_builds_the_same_blank_tensor_as_wrap_and_the_constructor():
+    data = np.arange(3.0)
+    made = [tensor_module.Tensor._wrap(data), record(data, (), "op", None), mg.Tensor(data)]
+    slots = [s for s in mg.Tensor.__slots__ if s not in ("data", "__weakref__")]
+    for t in made:  # every slot is set (no AttributeError), to the same default
+        assert [getattr(t, s) for s in slots] == [getattr(made[0], s) for s in slots]
+        np.testing.assert_array_equal(t.data, data)
+    assert made[1].data is data and made[0].data is data  # op results wrap without a copy
+
+
+def test_matmul_checks_shapes_only_when_numpy_refuses_them_and_says_why():
+    with pytest.raises(ValueError, match=r"matmul: shapes \(4, 3\) and \(2, 5\) do not align \(3 != 2\)"):
+        mg.Tensor(np.ones((4, 3))) @ mg.Tensor(np.ones((2, 5)))
+    with pytest.raises(ValueError):  # batch axes 2 and 3 do not broadcast: numpy's own message
+        mg.Tensor(np.ones((2, 4, 3))) @ mg.Tensor(np.ones((3, 3, 5)))
+    x, w = leaf(np.ones((2, 4, 3))), leaf(np.ones((1, 3, 5)))
+    (x @ w).sum().backward()  # broadcast batch axes: the engine sums w's gradient back to (1, 3, 5)
+    assert x.grad.shape == (2, 4, 3) and w.grad.shape == (1, 3, 5)
+    np.testing.assert_array_equal(w.grad.data, np.full((1, 3, 5), 8.0))
 
 
 @given(st.lists(st.integers(-4, 8), max_size=12), st.sampled_from([-100, -1, 0, 2, 5, 7]),
