@@ -356,7 +356,8 @@ def _shifted(x: np.ndarray, axis: int, temperature: float,
 def _divide(z: np.ndarray, temperature: float) -> np.ndarray:
     # max(x / T) = max(x) / T for T > 0: shifting first keeps a tiny T from overflowing x / T
     if temperature != 1.0:
-        z /= temperature
+        with np.errstate(over="ignore"):  # a tiny T sends the shifted -x/T to -inf: exp gives 0
+            z /= temperature
     return z
 
 

@@ -472,3 +472,12 @@ def test_naive_sigmoid_twin_gets_a_nan_gradient_where_the_fused_one_does_not():
     assert np.isnan(g.data[0])
     g, _ = grad_of(F.sigmoid, x)
     assert all_finite(g.data)
+
+
+def test_a_tiny_temperature_gives_the_arg_max_without_warnings():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        p = F.softmax(mg.Tensor([1.0, 2.0, 2.0]), temperature=1e-310).data
+        lp = F.log_softmax(mg.Tensor([1.0, 2.0, 2.0]), temperature=1e-310).data
+    np.testing.assert_array_equal(p, [0.0, 0.5, 0.5])
+    assert lp[0] == -np.inf and np.allclose(lp[1:], np.log(0.5))
