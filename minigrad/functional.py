@@ -404,6 +404,20 @@ def softmax(x: TensorLike, axis: int = -1, temperature: float = 1.0, where: Any 
     return _softmax_node(x, p, axis, temperature)
 
 
+def _composed_logits(x: TensorLike, axis: int, temperature: float, where: Any,
+                     who: str) -> tuple[int, Tensor]:
+    """The composed twins' shared start, in primitive ops: z = x / T, with the entries
+    outside ``where`` set to -inf. Returns the checked axis and z."""
+    x = _as_float(x)
+    axis = _check_axis(axis, x.ndim, who)
+    temperature = _check_temperature(temperature, who)
+    mask = _check_mask(where, x.shape, who)
+    z = x if temperature == 1.0 else x / temperature
+    if mask is not None:
+        z = ops.where(mask, z, -np.inf)
+    return axis, z
+
+
 def softmax_composed(x: TensorLike, axis: int = -1, temperature: float = 1.0, where: Any = None,
                      stable: bool = True) -> Tensor:
     """softmax from primitive ops: ``e = exp(z); e / sum(e)`` with z = x / T (masked
@@ -411,13 +425,7 @@ def softmax_composed(x: TensorLike, axis: int = -1, temperature: float = 1.0, wh
     first, as a constant (the result does not depend on it, so no gradient flows into
     it); ``stable=False`` is the textbook formula, which overflows to inf / inf = nan
     for logits above ~89 (float32) or ~710 (float64). A fully masked slice gives nan."""
-    x = _as_float(x)
-    axis = _check_axis(axis, x.ndim, "softmax_composed")
-    temperature = _check_temperature(temperature, "softmax_composed")
-    mask = _check_mask(where, x.shape, "softmax_composed")
-    z = x if temperature == 1.0 else x / temperature
-    if mask is not None:
-        z = ops.where(mask, z, -np.inf)
+    axis, z = _composed_logits(x, axis, temperature, where, "softmax_composed")
     if stable:
         z = z - z.max(axis=axis, keepdims=True).detach()
     e = z.exp()
@@ -474,13 +482,7 @@ def log_softmax_composed(x: TensorLike, axis: int = -1, temperature: float = 1.0
     masked slice gives nan."""
     if not stable:
         return softmax_composed(x, axis, temperature, where, stable=False).log()
-    x = _as_float(x)
-    axis = _check_axis(axis, x.ndim, "log_softmax_composed")
-    temperature = _check_temperature(temperature, "log_softmax_composed")
-    mask = _check_mask(where, x.shape, "log_softmax_composed")
-    z = x if temperature == 1.0 else x / temperature
-    if mask is not None:
-        z = ops.where(mask, z, -np.inf)
+    axis, z = _composed_logits(x, axis, temperature, where, "log_softmax_composed")
     z = z - z.max(axis=axis, keepdims=True).detach()
     return z - z.exp().sum(axis=axis, keepdims=True).log()
 
