@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from . import functional as F
+from .functional import softmax_family as F
 from . import ops
 from .tensor import Tensor, lift
 

@@ -124,10 +124,10 @@ def test_row_max_equals_numpy_max_including_inf_and_nan(n_classes):
         x = rng.standard_normal((17, n_classes)).astype(dtype)
         x[1, 0], x[2, -1], x[3, :] = np.inf, -np.inf, -np.inf
         x[4, n_classes // 2] = np.nan
-        got = F._row_max(x)
+        got = F.reduction._row_max(x)
         assert got.shape == (17, 1) and got.dtype == dtype
         np.testing.assert_array_equal(got, x.max(axis=1, keepdims=True))
-        np.testing.assert_array_equal(F._row_max(x[:, ::-1]), x[:, ::-1].max(axis=1, keepdims=True))
+        np.testing.assert_array_equal(F.reduction._row_max(x[:, ::-1]), x[:, ::-1].max(axis=1, keepdims=True))
 
 
 @given(st.integers(1, 40), st.integers(1, 12), st.integers(0, 2**31 - 1))
@@ -135,10 +135,10 @@ def test_row_max_equals_numpy_max_including_inf_and_nan(n_classes):
 def test_flat_positions_are_numpys_ravelled_indices(m, n_classes, seed):
     t = np.random.default_rng(seed).integers(0, n_classes, m)
     expected = np.ravel_multi_index((np.arange(m), t), (m, n_classes))
-    positions = F._flat_positions(t, n_classes)
+    positions = F.reduction._flat_positions(t, n_classes)
     np.testing.assert_array_equal(positions, expected)
     # the row starts are cached: read-only, and never handed out (the positions are a new array)
-    starts = F._row_starts(m, n_classes)
+    starts = F.reduction._row_starts(m, n_classes)
     assert not starts.flags.writeable and not np.shares_memory(positions, starts)
 
 
@@ -183,11 +183,11 @@ def test_one_pass_target_check_agrees_with_the_elementwise_definition(values, ig
     t = np.asarray(values, dtype=dtype).astype(np.int64)
     valid_class = (t >= 0) & (t < n_classes)
     if np.all(valid_class | (t == ignore)):
-        assert F._checked_indices(t, n_classes, ignore, "ce") == (not np.any(t == ignore))
+        assert F.checks._checked_indices(t, n_classes, ignore, "ce") == (not np.any(t == ignore))
     else:
         first_bad = t[~valid_class & (t != ignore)][0]
         with pytest.raises(ValueError, match=f"class index {first_bad},"):
-            F._checked_indices(t, n_classes, ignore, "ce")
+            F.checks._checked_indices(t, n_classes, ignore, "ce")
 
 
 def test_reduce_means_over_every_entry_of_a_2d_loss():

@@ -1,0 +1,215 @@
+"""sigmoid, log_sigmoid and the binary cross-entropies."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import ops
+from ..tensor import Tensor, record
+from .checks import (
+    _BCE_GRAD_EPS,
+    _BCE_LOG_FLOOR,
+    TensorLike,
+    _as_float,
+    _check_reduction,
+    _elementwise_weights,
+    _same_shape_target,
+)
+from .losses import _reduce_composed
+from .reduction import _prediction_minus_label, _reduce, _upstream
+
+
+def sigmoid(x: TensorLike) -> Tensor:
+    """sigma(x) = 1 / (1 + exp(-x)), the two-class softmax: softmax([x, 0])[0].
+
+    Stability: with e = exp(-|x|), which lies in (0, 1] and cannot overflow,
+    sigma(x) = 1 / (1 + e) for x >= 0 and e / (1 + e) for x < 0.
+
+    Gradient: sigma'(x) = sigma(x) (1 - sigma(x)) = out * (1 - out).
+    """
+    x = _as_float(x)
+    e = np.exp(-np.abs(x.data))
+    out = np.where(x.data >= 0, 1, e) / (1 + e)
+    return record(out, (x,), "sigmoid", lambda g, out: (g * out * (1 - out),))
+
+
+def sigmoid_composed(x: TensorLike, stable: bool = True) -> Tensor:
+    """sigmoid from primitive ops: with e = exp(-|x|), ``where(x >= 0, 1 / (1 + e),
+    e / (1 + e))`` (``stable``), or the naive ``1 / (1 + exp(-x))``, whose exp overflows
+    for x below about -89 (float32) or -710 (float64): the value is still 0, but the
+    gradient is inf * 0 = nan."""
+    x = _as_float(x)
+    if not stable:
+        return 1 / (1 + (-x).exp())
+    e = (-x.abs()).exp()
+    return ops.where(x.data >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def log_sigmoid(x: TensorLike) -> Tensor:
+    """log sigma(x) = -log(1 + exp(-x)) = -softplus(-x).
+
+    Stability: min(x, 0) - log1p(exp(-|x|)): the exp is of a non-positive number, and
+    log1p keeps the digits of log(1 + e) for tiny e; log(sigmoid(x)) would give -inf
+    for x < -745 (float64) or -104 (float32).
+
+    Gradient: d/dx log sigma(x) = 1 - sigma(x) = sigma(-x), computed as sigmoid(-x)
+    (not 1 - exp(out), which loses every digit for large x).
+    """
+    x = _as_float(x)
+    out = np.minimum(x.data, 0) - np.log1p(np.exp(-np.abs(x.data)))
+    return record(out, (x,), "log_sigmoid", lambda g, out: (g * sigmoid(-x),))
+
+
+relu = ops.relu  # max(x, 0); d/dx = 1 where x > 0, else 0
+tanh = ops.tanh  # d/dx = 1 - tanh(x)^2
+
+
+# ====================================================================== binary cross-entropy
+
+
+def binary_cross_entropy_with_logits(logits: TensorLike, target: TensorLike,
+                                     weight: TensorLike | None = None,
+                                     pos_weight: TensorLike | None = None,
+                                     reduction: str = "mean") -> Tensor:
+    """Binary cross-entropy of sigma(x) against labels y in [0, 1], from the logits x.
+
+    Formula (PyTorch's): l = -w [pw y log sigma(x) + (1 - y) log(1 - sigma(x))], with
+    ``weight`` w broadcast to x's shape and ``pos_weight`` pw weighting the positive term
+    (broadcast along the last axis: one per class). 'mean' averages over every entry.
+    It equals two-class cross-entropy on logits [x, 0] with target [y, 1 - y].
+
+    Stability: written with log sigma(x) = -softplus(-x) and softplus(t) = max(t, 0) +
+    log1p(exp(-|t|)); without pos_weight this is ``max(x, 0) - x y + log1p(exp(-|x|))``,
+    and in general ``(1 - y) x + (1 + (pw - 1) y) softplus(-x)``. No exp of a positive
+    number, no log of 0: finite for logits of any size.
+
+    Gradient: d l / dx = w (sigmoid(x) - y), prediction minus label again; with
+    pos_weight, w ((1 + (pw - 1) y) sigmoid(x) - pw y). For the target (if it requires
+    grad): d l / dy = w (-x + (pw - 1) softplus(-x)). ``weight`` and ``pos_weight`` are
+    constants.
+    """
+    who = "binary_cross_entropy_with_logits"
+    x = _as_float(logits)
+    _check_reduction(reduction, who)
+    y = _same_shape_target(x, target, who, "logits")
+    w = _elementwise_weights(weight, x.shape, x.dtype, who, "weight")
+    pw = _elementwise_weights(pos_weight, x.shape, x.dtype, who, "pos_weight")
+    xd, yd = x.data, y.data
+    softplus_tail = np.log1p(np.exp(-np.abs(xd)))  # log(1 + e^-|x|), in [0, log 2]
+    if pw is None:
+        losses = np.maximum(xd, 0) - xd * yd + softplus_tail
+    else:
+        pull = 1 + (pw - 1) * yd  # how strongly log sigma(x) is weighted, all in all
+        losses = (1 - yd) * xd + pull * (np.maximum(-xd, 0) + softplus_tail)
+    if w is not None:
+        losses = losses * w
+    denom = float(x.size)
+
+    def backward(g: Tensor, out: Tensor) -> tuple:
+        f, g_rest = _upstream(g, reduction, denom, x.shape, x.dtype)
+        scale = f if w is None else f * w
+        gx = gy = None
+        if x.requires_grad:
+            if y.requires_grad:  # the label is a function of y: keep it in the graph (create_graph)
+                scale_t = Tensor._wrap(scale)
+                if pw is None:
+                    gx = (sigmoid(x) - y) * scale_t
+                else:
+                    pw_t = Tensor._wrap(pw)
+                    gx = ((1 + (pw_t - 1) * y) * sigmoid(x) - pw_t * y) * scale_t
+            elif pw is None:
+                gx = _prediction_minus_label(sigmoid(x), scale, yd * scale)
+            else:
+                gx = _prediction_minus_label(sigmoid(x), pull * scale, pw * yd * scale)
+            gx = gx if g_rest is None else gx * g_rest
+        if y.requires_grad:
+            dy = -x if pw is None else -x - Tensor._wrap(pw - 1) * log_sigmoid(x)
+            gy = dy * Tensor._wrap(scale)
+            gy = gy if g_rest is None else gy * g_rest
+        return gx, gy
+
+    return record(_reduce(losses, reduction, denom, x.shape), (x, y), who, backward)
+
+
+def binary_cross_entropy_with_logits_composed(logits: TensorLike, target: TensorLike,
+                                              weight: TensorLike | None = None,
+                                              pos_weight: TensorLike | None = None,
+                                              reduction: str = "mean", stable: bool = True) -> Tensor:
+    """binary_cross_entropy_with_logits from primitive ops. ``stable``: the same formula,
+    ``maximum(x, 0) - x y + log(1 + exp(-|x|))`` (``maximum``, whose gradient splits a tie
+    1/2 : 1/2, keeps the gradient right at x = 0, where relu's would miss the 1/2).
+    ``stable=False``: the textbook -[pw y log sigma(x) + (1 - y) log(1 - sigma(x))],
+    which gives inf once sigma(x) rounds to 0 or 1 (|x| > ~17 in float32, ~37 in
+    float64)."""
+    who = "binary_cross_entropy_with_logits_composed"
+    x = _as_float(logits)
+    _check_reduction(reduction, who)
+    y = _same_shape_target(x, target, who, "logits")
+    w = _elementwise_weights(weight, x.shape, x.dtype, who, "weight")
+    pw = _elementwise_weights(pos_weight, x.shape, x.dtype, who, "pos_weight")
+    pw_t = None if pw is None else Tensor._wrap(pw)
+    if stable:
+        tail = (1 + (-x.abs()).exp()).log()
+        if pw_t is None:
+            losses = ops.maximum(x, 0.0) - x * y + tail
+        else:
+            losses = (1 - y) * x + (1 + (pw_t - 1) * y) * (ops.maximum(-x, 0.0) + tail)
+    else:
+        s = sigmoid_composed(x, stable=False)
+        positive = y * s.log() if pw_t is None else pw_t * y * s.log()
+        losses = -(positive + (1 - y) * (1 - s).log())
+    if w is not None:
+        losses = losses * Tensor._wrap(w)
+    return _reduce_composed(losses, reduction, float(x.size), x.shape)
+
+
+def binary_cross_entropy(probs: TensorLike, target: TensorLike, weight: TensorLike | None = None,
+                         reduction: str = "mean") -> Tensor:
+    """Binary cross-entropy of probabilities p in [0, 1] against labels y.
+
+    Formula: l = -w [y log p + (1 - y) log(1 - p)], each log clamped at -100 as PyTorch's
+    BCELoss does, so p = 0 or 1 gives a finite loss (100 per wrong certain answer).
+    Prefer ``binary_cross_entropy_with_logits``: sigmoid followed by this loses the
+    digits that the logits form keeps.
+
+    Gradient: d l / dp = w (p - y) / (p (1 - p)), with p (1 - p) clamped below at 1e-12
+    (as PyTorch does) so it stays finite at p = 0 or 1. For the target:
+    d l / dy = w (log(1 - p) - log p), clamped logs. ``weight`` is a constant.
+    Probabilities outside [0, 1] (or nan) raise.
+    """
+    who = "binary_cross_entropy"
+    p = _as_float(probs)
+    _check_reduction(reduction, who)
+    y = _same_shape_target(p, target, who, "probs")
+    w = _elementwise_weights(weight, p.shape, p.dtype, who, "weight")
+    pd, yd = p.data, y.data
+    outside = ~((pd >= 0) & (pd <= 1))
+    if outside.any():
+        raise ValueError(f"{who}: probs must lie in [0, 1], got {float(pd[outside].flat[0])} (for logits, "
+                         f"use binary_cross_entropy_with_logits)")
+    with np.errstate(divide="ignore"):  # log(0) = -inf, clamped next
+        log_p = np.maximum(np.log(pd), _BCE_LOG_FLOOR)
+        log_q = np.maximum(np.log1p(-pd), _BCE_LOG_FLOOR)
+    losses = -(yd * log_p + (1 - yd) * log_q)
+    if w is not None:
+        losses = losses * w
+
+    def backward(g: Tensor, out: Tensor) -> tuple:
+        f, g_rest = _upstream(g, reduction, float(p.size), p.shape, p.dtype)
+        scale = Tensor._wrap(f if w is None else f * w)
+        gp = gy = None
+        if p.requires_grad:
+            gp = (p - y) / ops.maximum(p * (1 - p), _BCE_GRAD_EPS) * scale
+            gp = gp if g_rest is None else gp * g_rest
+        if y.requires_grad:
+            with np.errstate(divide="ignore"):
+                gy = (_clamped_log(1 - p) - _clamped_log(p)) * scale
+            gy = gy if g_rest is None else gy * g_rest
+        return gp, gy
+
+    return record(_reduce(losses, reduction, float(p.size), p.shape), (p, y), who, backward)
+
+
+def _clamped_log(t: Tensor) -> Tensor:
+    return ops.maximum(t.log(), _BCE_LOG_FLOOR)
+
