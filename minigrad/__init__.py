@@ -2,8 +2,9 @@
 
 from . import data, functional, nn, optim, plot, sampling, text
 from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled
-from .autograd import enable_grad, grad, is_grad_enabled, no_grad
+from .autograd import grad
 from .draw import draw_graph, graph_layout, to_dot
+from .grad_mode import enable_grad, is_grad_enabled, no_grad
 from .gradcheck import GradcheckError, gradcheck, hessian, jacobian
 from .ops import (
     abs,
@@ -25,15 +26,9 @@ from .ops import (
 from .serialization import load, save
 from .tensor import Tensor
 
-
-def tensor(data, requires_grad: bool = False, dtype=None, name: str | None = None) -> Tensor:
-    """Same as ``Tensor(...)``: a new tensor holding a copy of ``data``."""
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
-
-
 __version__ = "0.1.0"
 __all__ = [
-    "Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "grad",
+    "Tensor", "no_grad", "enable_grad", "is_grad_enabled", "grad",
     "gradcheck", "jacobian", "hessian", "GradcheckError",
     "detect_anomaly", "is_anomaly_enabled", "AnomalyError", "draw_graph", "graph_layout", "to_dot",
     "save", "load", "data", "functional", "nn", "optim", "plot", "sampling", "text",

@@ -17,18 +17,20 @@ import linecache
 import os
 import sys
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import autograd as _autograd
-from .autograd import Node, state
+from .grad_mode import state
+
+if TYPE_CHECKING:
+    from .autograd import Node
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
-# The backward walk's code object: an op computed while it is on the stack is a step of a
-# backward rule, whose result is checked as a gradient instead (by ``check_backward``).
-_BACKWARD_CODE = getattr(getattr(_autograd, "run_backward", None), "__code__", None)
+# True while one of minigrad's own backward rules runs (set by ``checked_rule``): the ops it
+# computes are steps of the rule, whose result is checked as a gradient instead.
+_in_builtin_rule = False
 
 
 class AnomalyError(FloatingPointError):
@@ -62,27 +64,24 @@ def is_anomaly_enabled() -> bool:
     return state.anomaly
 
 
-def _in_package(frame: FrameType) -> bool:
-    return os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR)
+def _in_package(filename: str) -> bool:
+    return os.path.abspath(filename).startswith(_PACKAGE_DIR)
 
 
-def _creation_site(frame: FrameType | None) -> tuple[str, bool]:
-    """('file:line: source' of the innermost frame outside minigrad, starting at
-    ``frame``; whether a backward rule is running between ``frame`` and that one)."""
-    in_backward = False
-    while frame is not None and _in_package(frame):
-        in_backward = in_backward or frame.f_code is _BACKWARD_CODE
+def _creation_site(frame: FrameType | None) -> str:
+    """'file:line: source' of the innermost frame outside minigrad, starting at ``frame``."""
+    while frame is not None and _in_package(frame.f_code.co_filename):
         frame = frame.f_back
     if frame is None:
-        return "<unknown>", in_backward
+        return "<unknown>"
     filename, lineno = frame.f_code.co_filename, frame.f_lineno
     source = linecache.getline(filename, lineno).strip()
-    return (f"{filename}:{lineno}: {source}" if source else f"{filename}:{lineno}"), in_backward
+    return f"{filename}:{lineno}: {source}" if source else f"{filename}:{lineno}"
 
 
 def user_line() -> str:
     """'file:line: source' of the innermost calling frame outside the minigrad package."""
-    return _creation_site(sys._getframe(1))[0]
+    return _creation_site(sys._getframe(1))
 
 
 def _bad(array: np.ndarray) -> str | None:
@@ -108,30 +107,38 @@ def _describe(tensors: Any) -> str:
     return ", ".join(f"{t.shape} {t.dtype}" for t in tensors)
 
 
-def _backward_running(frame: FrameType | None) -> bool:
-    while frame is not None:
-        if frame.f_code is _BACKWARD_CODE:
-            return True
-        frame = frame.f_back
-    return False
-
-
 def check_forward(out: Any, op: str, inputs: tuple) -> None:
     """Called by ``tensor.record`` for every op in anomaly mode: remember where the op was
     created, and raise if its output is not finite."""
-    caller = sys._getframe(1)
-    where, engine_rule = _creation_site(caller)
+    where = _creation_site(sys._getframe(1))
     if out._node is not None:
         out._node.where = where
-    if engine_rule:
-        return  # a step of a built-in backward rule: check_backward checks what the rule returns
+    if _in_builtin_rule:
+        return  # a step of a built-in backward rule: checked_rule checks what the rule returns
     bad = _bad(out.data)
     if bad:
-        # still here in a backward pass: the op is in your own backward rule, or in a hook
-        during = " during the backward pass" if _backward_running(caller) else ""
+        # in a backward pass, the op is in your own backward rule, or in a hook
+        during = " during the backward pass" if state.in_backward else ""
         raise AnomalyError(
             f"'{op}' produced {bad}{during} in its output of shape {out.shape} ({out.dtype}) "
             f"from inputs of shapes [{_describe(inputs)}]; the op was created at {where}")
+
+
+def checked_rule(node: Node, g: Any, out: Any) -> tuple:
+    """Run a node's backward rule in anomaly mode (the backward walk calls this), then
+    check the gradients it returned. While a rule of minigrad's own runs, the ops it
+    computes are not checked one by one: what counts is the gradient it returns."""
+    global _in_builtin_rule
+    rule = node.backward
+    saved = _in_builtin_rule
+    code = getattr(rule, "__code__", None)  # (a callable object or a partial: not ours)
+    _in_builtin_rule = code is not None and _in_package(code.co_filename)
+    try:
+        input_grads = rule(g, out)
+    finally:
+        _in_builtin_rule = saved
+    check_backward(node, input_grads)
+    return input_grads
 
 
 def check_backward(node: Node, input_grads: tuple) -> None:

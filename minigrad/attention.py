@@ -32,8 +32,8 @@ from typing import Any
 
 import numpy as np
 
-from .functional import softmax_family as F
 from . import ops
+from .functional import softmax_family as F
 from .tensor import Tensor, lift
 
 __all__ = ["scaled_dot_product_attention", "causal_mask"]

@@ -1,62 +1,35 @@
-"""The reverse-mode engine: grad mode, graph nodes and the backward walk.
+"""The reverse-mode engine: graph nodes and the backward walk.
 
 A tensor produced by an op carries a ``Node``: the op's name, its input tensors and its
 backward rule. ``backward`` orders the graph topologically (iteratively, so a chain of any
 depth works), then walks it from the output to the leaves, handing each node the gradient
 of the output with respect to that node's result and adding what the rule returns into
 the node's inputs. Broadcasting is undone here, once, for every op.
+
+``run_backward`` is the loop of chapter 2; the few things it must also do (hooks, the
+capture for ``minigrad.grad``, anomaly checks, freeing the graph, giving ``.grad`` an
+array of its own) are the small named helpers below it.
+
+This module does not import ``tensor.py`` (which imports it): where it must make a new
+tensor, it asks the class of a tensor it was handed, ``type(t)``.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import anomaly
+from .grad_mode import enable_grad, is_grad_enabled, no_grad, state
 
 if TYPE_CHECKING:
     from .tensor import Tensor
 
-
-class _State:
-    """Process-wide switches, read on every op (so kept to two attribute loads)."""
-
-    __slots__ = ("grad_enabled", "anomaly")
-
-    def __init__(self) -> None:
-        self.grad_enabled = True
-        self.anomaly = False
-
-
-state = _State()
-
-
-class _GradMode(contextlib.ContextDecorator):
-    """Context manager and decorator that switches graph recording on or off."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self._saved: list[bool] = []  # a stack, so one instance can nest or recurse
-
-    def __enter__(self) -> None:
-        self._saved.append(state.grad_enabled)
-        state.grad_enabled = self.enabled
-
-    def __exit__(self, *exc: object) -> None:
-        state.grad_enabled = self._saved.pop()
-
-
-def no_grad() -> _GradMode:
-    """``with no_grad():`` (or ``@no_grad()``): ops inside record no graph."""
-    return _GradMode(False)
-
-
-def enable_grad() -> _GradMode:
-    """``with enable_grad():`` records a graph even inside ``no_grad``."""
-    return _GradMode(True)
-
-
-def is_grad_enabled() -> bool:
-    return state.grad_enabled
+__all__ = ["Node", "topological_order", "run_backward", "grad", "no_grad", "enable_grad",
+           "is_grad_enabled"]
 
 
 class Node:
@@ -68,8 +41,8 @@ class Node:
     def __init__(self, op: str, inputs: tuple, backward: Callable) -> None:
         self.op = op
         self.inputs = inputs
-        self.backward = backward
-        self.where = None  # the user's line that created the op (anomaly mode only)
+        self.backward: Callable | None = backward
+        self.where: str | None = None  # the user's line that created the op (anomaly mode only)
 
     def __repr__(self) -> str:
         return f"<{self.op}>"
@@ -85,59 +58,29 @@ FREED = (
 def topological_order(root: Tensor) -> list[Tensor]:
     """Every tensor that ``root`` depends on and that requires grad, each one listed
     before all the tensors it was computed from (``root`` first). Iterative depth-first
-    search: no recursion limit however deep the graph. (Tensors hash by identity, as
-    ``==`` is not overloaded, so sets and dicts of tensors need no ``id()`` here.)"""
+    search: no recursion limit however deep the graph. (Tensors hash by identity, so
+    sets of tensors need no ``id()``.)"""
     order: list[Tensor] = []
     visited: set[Tensor] = set()
     stack: list[tuple[Tensor, bool]] = [(root, False)]
     while stack:
-        t, finished = stack.pop()
-        if finished:
-            order.append(t)
+        t, inputs_done = stack.pop()
+        if inputs_done:
+            order.append(t)  # post-order: after everything it was computed from
             continue
         if t in visited:
             continue
         visited.add(t)
-        node = t._node
-        if node is None:  # a leaf root (the other leaves are finished where they are found)
-            order.append(t)
-            continue
         stack.append((t, True))
-        for inp in node.inputs:
-            if inp.requires_grad and inp not in visited:
-                if inp._node is None:  # a leaf has no inputs to wait for: finished at once
-                    visited.add(inp)
-                    order.append(inp)
-                else:
-                    stack.append((inp, False))
-    order.reverse()  # post-order reversed: a tensor comes after every tensor that used it
+        if t._node is not None:
+            stack.extend((inp, False) for inp in t._node.inputs
+                         if inp.requires_grad and inp not in visited)
+    order.reverse()  # reversed post-order: a tensor comes before the tensors it was computed from
     return order
 
 
-def _private(g: Tensor, shared: set[Tensor]) -> bool:
-    """True if nothing else can see g's array, so ``.grad`` may take it without a copy: g
-    is not in ``shared`` (the caller's seed, a gradient already stored as a ``.grad``,
-    one handed to a hook) and its array is neither a view (a slice, a read-only
-    broadcast) nor read-only. The rules return fresh arrays or views, never an array
-    they saved. Optimizers update ``p.data`` from ``.grad``, and users may edit ``.grad``
-    in place: a shared array would be a silent bug."""
-    return g not in shared and g.data.base is None and g.data.flags.writeable
-
-
-def _copy(g: Tensor) -> Tensor:
-    """A new tensor holding a copy of g's array: a ``.grad`` that shares nothing."""
-    from .tensor import Tensor  # (tensor.py imports this module first)
-
-    return Tensor._wrap(g.data.copy())
-
-
-def run_backward(
-    root: Tensor,
-    grad: Tensor,
-    retain_graph: bool,
-    create_graph: bool,
-    capture: Sequence[Tensor] | None = None,
-) -> dict[int, Tensor] | None:
+def run_backward(root: Tensor, grad: Tensor, retain_graph: bool, create_graph: bool,
+                 capture: Sequence[Tensor] | None = None) -> dict[int, Tensor]:
     """Propagate ``grad`` (d output / d root) through root's graph.
 
     Without ``capture`` the gradients are accumulated into ``.grad`` of every leaf that
@@ -146,114 +89,142 @@ def run_backward(
     is touched (that is ``minigrad.grad``).
     """
     order = topological_order(root)
-    wanted = None if capture is None else {id(t) for t in capture}
+    grads: dict[Tensor, Tensor] = {root: grad}  # the gradient reaching each tensor so far
     captured: dict[int, Tensor] = {}
-    pending: dict[Tensor, Tensor] = {root: grad}  # the gradient reaching each tensor so far
-    shared: set[Tensor] = {grad}  # gradients that others can see (see _private)
-    owned: set[Tensor] = set()  # sums this walk made and still holds alone: safe to add into in place
-    saved_mode = state.grad_enabled
-    state.grad_enabled = create_graph  # the rules are Tensor ops: record them only if asked
-    try:
+    wanted = None if capture is None else {id(t) for t in capture}
+    with _backward_pass(create_graph):
         for t in order:
-            g = pending.pop(t, None)
-            if g is None:
+            g = grads.pop(t, None)
+            if g is None:  # nothing reached t (its users' rules returned None for it)
                 continue
-            if owned:
-                owned.discard(g)  # from here on, g is handed out
             if t._hooks:
-                shared.add(g)  # a hook may keep the gradient it is shown
-                for hook in list(t._hooks.values()):
-                    replaced = hook(g)
-                    if replaced is not None:
-                        g = _checked_hook_result(replaced, g)
-                        shared.add(g)
-            node = t._node
+                g = _run_hooks(t, g)
             if wanted is not None:
                 if id(t) in wanted:
                     captured[id(t)] = g
-            elif node is None or t._retains_grad:
-                if t.grad is not None:
-                    t.grad = t.grad + g  # accumulates across calls, like PyTorch
-                elif create_graph:
-                    t.grad = g  # keep its graph
-                else:
-                    t.grad = g if _private(g, shared) else _copy(g)
-                    shared.add(t.grad)
-            if node is None:
+            elif t._node is None or t._retains_grad:
+                _accumulate_grad(t, g, create_graph)
+            node = t._node
+            if node is None:  # a leaf: nothing further back
                 continue
-            rule = node.backward
-            if rule is None:
-                raise RuntimeError(FREED)
-            input_grads = rule(g, t)
-            if state.anomaly:
-                from .anomaly import check_backward
-
-                check_backward(node, input_grads)
-            for inp, ig in zip(node.inputs, input_grads):
-                if ig is None or not inp.requires_grad:
+            for inp, g_inp in zip(node.inputs, _call_rule(node, g, t)):
+                if g_inp is None or not inp.requires_grad:
                     continue
-                want = inp.data
-                if ig.data.shape != want.shape:
-                    ig = ig.sum_to_size(want.shape)  # undo broadcasting
-                if ig.data.dtype is not want.dtype and ig.data.dtype != want.dtype:
-                    ig = ig.astype(want.dtype)
-                before = pending.get(inp)
-                if before is None:
-                    pending[inp] = ig
-                elif before in owned:  # our own sum, seen by no one: add in place
-                    before.data += ig.data
-                else:
-                    pending[inp] = total = before + ig
-                    if not create_graph:  # (under create_graph the sum is a graph node)
-                        owned.add(total)
-            if not retain_graph:  # free the saved tensors: the closure and the inputs
-                node.backward = None
-                node.inputs = ()
+                g_inp = _as_gradient_of(inp, g_inp)  # undo broadcasting, match the dtype
+                grads[inp] = g_inp if inp not in grads else grads[inp] + g_inp
+            if not retain_graph:
+                _free(node)
+    return captured
+
+
+# ------------------------------------------------------------- the backward walk's helpers
+
+
+@contextlib.contextmanager
+def _backward_pass(create_graph: bool) -> Iterator[None]:
+    """Grad mode during the walk: the rules are Tensor ops, recorded only under
+    ``create_graph`` (then the gradients are themselves differentiable)."""
+    saved = state.grad_enabled, state.in_backward
+    state.grad_enabled, state.in_backward = create_graph, True
+    try:
+        yield
     finally:
-        state.grad_enabled = saved_mode
-    return captured if wanted is not None else None
+        state.grad_enabled, state.in_backward = saved
+
+
+def _call_rule(node: Node, g: Tensor, out: Tensor) -> tuple:
+    """The node's backward rule applied to ``g``; checked in anomaly mode."""
+    rule = node.backward
+    if rule is None:
+        raise RuntimeError(FREED)
+    if state.anomaly:
+        return anomaly.checked_rule(node, g, out)
+    return rule(g, out)
+
+
+def _as_gradient_of(t: Tensor, g: Tensor) -> Tensor:
+    """``g`` summed back to t's shape (a rule may return the broadcast shape) and cast to
+    t's dtype (so a float32 tensor gets a float32 gradient)."""
+    if g.data.shape != t.data.shape:
+        g = g.sum_to_size(t.data.shape)
+    if g.data.dtype != t.data.dtype:
+        g = g.astype(t.data.dtype)
+    return g
+
+
+def _accumulate_grad(t: Tensor, g: Tensor, create_graph: bool) -> None:
+    """Add ``g`` into ``t.grad``: gradients accumulate across backward calls, as in
+    PyTorch. A first gradient is copied unless it is part of a recorded graph: ``g`` may
+    be the caller's own array, one a hook kept, or one that also reaches another tensor,
+    and optimizers (and users) update ``.grad`` in place."""
+    if t.grad is not None:
+        t.grad = t.grad + g
+    else:
+        t.grad = g if create_graph else g.clone()
+
+
+def _run_hooks(t: Tensor, g: Tensor) -> Tensor:
+    """Show ``g`` to each of t's hooks; a hook that returns a tensor replaces it."""
+    for hook in list(t._hooks.values()):
+        replaced = hook(g)
+        if replaced is not None:
+            g = _checked_hook_result(replaced, g)
+    return g
 
 
 def _checked_hook_result(replaced: Any, g: Tensor) -> Tensor:
     """A hook's replacement gradient must be a Tensor of the gradient's shape; it takes
     the gradient's dtype (so a float32 leaf never gets a float64 .grad)."""
-    from .tensor import Tensor
-
-    if not isinstance(replaced, Tensor):
+    if not isinstance(replaced, type(g)):
         raise TypeError(f"a hook must return a Tensor or None, got {type(replaced).__name__}")
     if replaced.shape != g.shape:
         raise RuntimeError(f"a hook returned a gradient of shape {replaced.shape}, expected {g.shape}")
     return replaced if replaced.dtype == g.dtype else replaced.astype(g.dtype)
 
 
-def grad(
-    output: Tensor,
-    inputs: Tensor | Sequence[Tensor],
-    grad_output: Any = None,
-    retain_graph: bool | None = None,
-    create_graph: bool = False,
-) -> tuple[Tensor, ...]:
+def _free(node: Node) -> None:
+    """Drop what the node saved for its backward (its closure and its inputs), so the
+    forward pass's arrays can be freed as soon as the walk has passed them."""
+    node.backward = None
+    node.inputs = ()
+
+
+# ------------------------------------------------------------- gradients returned, not stored
+
+
+def seed_gradient(output: Tensor, grad: Any) -> Tensor:
+    """The gradient that starts a backward pass: 1 for a one-element output, else
+    ``grad``, which must have the output's shape (it takes the output's dtype)."""
+    tensor = type(output)
+    if grad is None:
+        if output.data.size != 1:
+            raise RuntimeError(
+                f"backward() without grad= needs a one-element output, this one has shape "
+                f"{output.shape}; pass grad= of that shape (or reduce it with .sum())")
+        return tensor._wrap(np.ones(output.data.shape, output.data.dtype))
+    g = grad if isinstance(grad, tensor) else tensor(np.asarray(grad, dtype=output.dtype))
+    if g.data.shape != output.data.shape:
+        raise RuntimeError(f"grad has shape {g.shape} but the output has shape {output.shape}")
+    return g if g.data.dtype == output.data.dtype else g.astype(output.dtype)  # float32 stays float32
+
+
+def grad(output: Tensor, inputs: Tensor | Sequence[Tensor], grad_output: Any = None,
+         retain_graph: bool | None = None, create_graph: bool = False) -> tuple[Tensor, ...]:
     """The gradients of ``output`` with respect to ``inputs``, returned rather than
     accumulated into ``.grad`` (like ``torch.autograd.grad``). An input that ``output``
     does not depend on gets a zero gradient. ``retain_graph`` defaults to
     ``create_graph``. With ``create_graph=True`` the results are differentiable."""
-    from .tensor import Tensor, _seed_grad
-
-    single = isinstance(inputs, Tensor)
-    inputs = (inputs,) if single else tuple(inputs)
+    tensor = type(output)
+    inputs = (inputs,) if isinstance(inputs, tensor) else tuple(inputs)
     for i, t in enumerate(inputs):
-        if not isinstance(t, Tensor) or not t.requires_grad:
+        if not isinstance(t, tensor) or not t.requires_grad:
             raise ValueError(f"grad(): input {i} is not a Tensor that requires grad")
     if retain_graph is None:
         retain_graph = create_graph
     found: dict[int, Tensor] = {}
     if output.requires_grad:
-        seed = _seed_grad(output, grad_output)
-        found = run_backward(output, seed, retain_graph, create_graph, capture=inputs) or {}
-    results = []
-    for t in inputs:
-        g = found.get(id(t))
-        if g is None:
-            g = Tensor(t.data * 0)  # same dtype and shape; the output ignores this input
-        results.append(g)
-    return tuple(results)
+        seed = seed_gradient(output, grad_output)
+        found = run_backward(output, seed, retain_graph, create_graph, capture=inputs)
+    # an input the output does not depend on: a zero gradient of its shape and dtype
+    return tuple(found[id(t)] if id(t) in found else tensor._wrap(np.zeros_like(t.data))
+                 for t in inputs)

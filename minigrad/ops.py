@@ -242,6 +242,11 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
                                   mul(g, _const(~cond, g.dtype)) if b.requires_grad else None))
 
 
+def clone(a: Tensor) -> Tensor:
+    """A copy of a.   d/da = 1."""
+    return record(a.data.copy(), (a,), "clone", lambda g, out: (g,))
+
+
 def astype(a: Tensor, dtype: Any) -> Tensor:
     """a converted to ``dtype``.   d/da = 1, converted back to a's dtype. Converting to an
     integer or boolean dtype leaves the graph: such tensors cannot carry a gradient."""

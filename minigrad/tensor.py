@@ -12,8 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from . import autograd
-from .autograd import Node, state
+from . import anomaly, autograd
+from .autograd import Node
+from .grad_mode import state
 
 
 class Tensor:
@@ -52,7 +53,7 @@ class Tensor:
     # ----- construction from an op: skips the checks and the copy -----
     @staticmethod
     def _wrap(data: np.ndarray) -> Tensor:
-        t = _new_object(Tensor)  # kept to plain slot stores (``record`` repeats them: keep the two alike)
+        t = object.__new__(Tensor)  # no __init__: no checks, no copy
         # numpy hands back scalars (np.float64, ...) for 0-d results; keep .data an ndarray
         t.data = data if data.__class__ is np.ndarray else np.asarray(data)
         t.grad = None
@@ -110,6 +111,11 @@ class Tensor:
         if dtype is not None and dtype != self.data.dtype:
             return self.data.astype(dtype)
         return self.data.copy() if copy else self.data
+
+    def clone(self) -> Tensor:
+        """A copy with an array of its own, still in the graph (its gradient passes
+        straight through)."""
+        return _ops.clone(self)
 
     def detach(self) -> Tensor:
         """The same data, cut off from the graph (shares memory)."""
@@ -169,7 +175,7 @@ class Tensor:
             raise RuntimeError(
                 "backward() on a tensor that does not require grad: no input of its graph "
                 "has requires_grad=True (or it was computed under no_grad)")
-        seed = _seed_grad(self, grad)
+        seed = autograd.seed_gradient(self, grad)
         if retain_graph is None:
             retain_graph = create_graph
         autograd.run_backward(self, seed, retain_graph, create_graph)
@@ -341,42 +347,16 @@ def _raw(x: Any) -> Any:
     return x.data if isinstance(x, Tensor) else x
 
 
-def _seed_grad(output: Tensor, grad: Any) -> Tensor:
-    """The gradient that starts a backward pass: 1 for a one-element output, else given."""
-    if grad is None:
-        if output.data.size != 1:
-            raise RuntimeError(
-                f"backward() without grad= needs a one-element output, this one has shape "
-                f"{output.shape}; pass grad= of that shape (or reduce it with .sum())")
-        shape, dtype = output.data.shape, output.data.dtype
-        return _wrap(np.ones(shape, dtype) if shape else np.array(1, dtype))  # (0-d: 4x faster)
-    g = grad if isinstance(grad, Tensor) else Tensor(np.asarray(grad, dtype=output.dtype))
-    if g.data.shape != output.data.shape:
-        raise RuntimeError(f"grad has shape {g.shape} but the output has shape {output.shape}")
-    return g if g.data.dtype == output.data.dtype else g.astype(output.dtype)  # float32 stays float32
-
-
 def record(data: np.ndarray, inputs: tuple, op: str, backward: Callable) -> Tensor:
     """Wrap an op's result, and, if grad mode is on and an input requires grad, attach
-    the node that lets backward() reach the inputs."""
-    out = _new_object(Tensor)  # = _wrap(data), spelled out: this runs for every op, and a call costs
-    out.data = data if data.__class__ is np.ndarray else np.asarray(data)
-    out.grad = None
-    out.requires_grad = False
-    out._node = None
-    out.name = None
-    out._retains_grad = False
-    out._hooks = None
-    if state.grad_enabled:  # under no_grad (and in a backward pass without create_graph): no Node
-        for t in inputs:
-            if t.requires_grad:
-                out.requires_grad = True
-                out._node = Node(op, inputs, backward)
-                break
+    the node that lets backward() reach the inputs: ``backward(g, out)`` returns one
+    gradient per input, given the gradient ``g`` flowing into the result ``out``."""
+    out = Tensor._wrap(data)
+    if state.grad_enabled and any(t.requires_grad for t in inputs):
+        out.requires_grad = True
+        out._node = Node(op, inputs, backward)
     if state.anomaly:
-        from .anomaly import check_forward
-
-        check_forward(out, op, inputs)
+        anomaly.check_forward(out, op, inputs)
     return out
 
 
@@ -396,7 +376,6 @@ def lift(x: Any, like: Tensor | None = None) -> Tensor:
     return Tensor(x)
 
 
-_new_object = object.__new__
-_wrap = Tensor._wrap  # a module global: found faster than the class attribute, on every op
+_wrap = Tensor._wrap
 
 from . import ops as _ops  # noqa: E402  (ops needs Tensor; Tensor's methods need ops)

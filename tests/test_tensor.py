@@ -40,10 +40,14 @@ def test_construction_copies_the_data():
     assert t.data[1] == 2.0
 
 
-def test_tensor_function_is_the_constructor():
-    t = mg.tensor([1, 2], requires_grad=True, dtype=np.float32, name="w")
-    assert isinstance(t, mg.Tensor)
-    assert t.dtype == np.float32 and t.requires_grad and t.name == "w"
+def test_every_submodule_is_reachable_by_its_name():
+    import types
+
+    import minigrad.tensor
+
+    for name in ("tensor", "autograd", "grad_mode", "ops", "anomaly", "functional"):
+        assert isinstance(getattr(mg, name), types.ModuleType), name
+    assert minigrad.tensor.Tensor is mg.Tensor
 
 
 def test_non_numeric_data_is_rejected():

@@ -7,16 +7,16 @@ import numpy as np
 from .. import ops
 from ..tensor import Tensor, record
 from .checks import (
-    _BCE_GRAD_EPS,
-    _BCE_LOG_FLOOR,
     TensorLike,
-    _as_float,
-    _check_reduction,
-    _elementwise_weights,
-    _same_shape_target,
+    as_float,
+    check_reduction,
+    elementwise_weights,
+    same_shape_target,
 )
-from .losses import _reduce_composed
-from .reduction import _prediction_minus_label, _reduce, _upstream
+from .reduction import reduce, reduce_composed, upstream
+
+BCE_LOG_FLOOR = -100.0  # PyTorch's BCELoss clamps log(p) and log(1 - p) at -100
+BCE_GRAD_EPS = 1e-12  # ... and the p (1 - p) in its gradient's denominator at 1e-12
 
 
 def sigmoid(x: TensorLike) -> Tensor:
@@ -27,7 +27,7 @@ def sigmoid(x: TensorLike) -> Tensor:
 
     Gradient: sigma'(x) = sigma(x) (1 - sigma(x)) = out * (1 - out).
     """
-    x = _as_float(x)
+    x = as_float(x)
     e = np.exp(-np.abs(x.data))
     out = np.where(x.data >= 0, 1, e) / (1 + e)
     return record(out, (x,), "sigmoid", lambda g, out: (g * out * (1 - out),))
@@ -38,7 +38,7 @@ def sigmoid_composed(x: TensorLike, stable: bool = True) -> Tensor:
     e / (1 + e))`` (``stable``), or the naive ``1 / (1 + exp(-x))``, whose exp overflows
     for x below about -89 (float32) or -710 (float64): the value is still 0, but the
     gradient is inf * 0 = nan."""
-    x = _as_float(x)
+    x = as_float(x)
     if not stable:
         return 1 / (1 + (-x).exp())
     e = (-x.abs()).exp()
@@ -55,7 +55,7 @@ def log_sigmoid(x: TensorLike) -> Tensor:
     Gradient: d/dx log sigma(x) = 1 - sigma(x) = sigma(-x), computed as sigmoid(-x)
     (not 1 - exp(out), which loses every digit for large x).
     """
-    x = _as_float(x)
+    x = as_float(x)
     out = np.minimum(x.data, 0) - np.log1p(np.exp(-np.abs(x.data)))
     return record(out, (x,), "log_sigmoid", lambda g, out: (g * sigmoid(-x),))
 
@@ -89,11 +89,12 @@ def binary_cross_entropy_with_logits(logits: TensorLike, target: TensorLike,
     constants.
     """
     who = "binary_cross_entropy_with_logits"
-    x = _as_float(logits)
-    _check_reduction(reduction, who)
-    y = _same_shape_target(x, target, who, "logits")
-    w = _elementwise_weights(weight, x.shape, x.dtype, who, "weight")
-    pw = _elementwise_weights(pos_weight, x.shape, x.dtype, who, "pos_weight")
+    x = as_float(logits)
+    reduction = check_reduction(reduction, who)
+    y = same_shape_target(x, target, who, "logits")
+    w = elementwise_weights(weight, x.shape, x.dtype, who, "weight")
+    pw = elementwise_weights(pos_weight, x.shape, x.dtype, who, "pos_weight")
+    label = y if y.requires_grad else y.data  # kept in the graph only if it needs a gradient
     xd, yd = x.data, y.data
     softplus_tail = np.log1p(np.exp(-np.abs(xd)))  # log(1 + e^-|x|), in [0, log 2]
     if pw is None:
@@ -106,29 +107,19 @@ def binary_cross_entropy_with_logits(logits: TensorLike, target: TensorLike,
     denom = float(x.size)
 
     def backward(g: Tensor, out: Tensor) -> tuple:
-        f, g_rest = _upstream(g, reduction, denom, x.shape, x.dtype)
-        scale = f if w is None else f * w
+        scale = upstream(g, reduction, denom, x.shape)
+        if w is not None:
+            scale = scale * w
         gx = gy = None
         if x.requires_grad:
-            if y.requires_grad:  # the label is a function of y: keep it in the graph (create_graph)
-                scale_t = Tensor._wrap(scale)
-                if pw is None:
-                    gx = (sigmoid(x) - y) * scale_t
-                else:
-                    pw_t = Tensor._wrap(pw)
-                    gx = ((1 + (pw_t - 1) * y) * sigmoid(x) - pw_t * y) * scale_t
-            elif pw is None:
-                gx = _prediction_minus_label(sigmoid(x), scale, yd * scale)
-            else:
-                gx = _prediction_minus_label(sigmoid(x), pull * scale, pw * yd * scale)
-            gx = gx if g_rest is None else gx * g_rest
-        if y.requires_grad:
-            dy = -x if pw is None else -x - Tensor._wrap(pw - 1) * log_sigmoid(x)
-            gy = dy * Tensor._wrap(scale)
-            gy = gy if g_rest is None else gy * g_rest
+            # prediction minus label: sigmoid(x) - y (with pos_weight, the positive term pw times)
+            s = sigmoid(x)
+            gx = (s - label if pw is None else (1 + (pw - 1) * label) * s - pw * label) * scale
+        if y.requires_grad:  # d l / d y = -x (with pos_weight: -x + (pw - 1) softplus(-x))
+            gy = (-x if pw is None else -x - (pw - 1) * log_sigmoid(x)) * scale
         return gx, gy
 
-    return record(_reduce(losses, reduction, denom, x.shape), (x, y), who, backward)
+    return record(reduce(losses, reduction, denom), (x, y), who, backward)
 
 
 def binary_cross_entropy_with_logits_composed(logits: TensorLike, target: TensorLike,
@@ -142,11 +133,11 @@ def binary_cross_entropy_with_logits_composed(logits: TensorLike, target: Tensor
     which gives inf once sigma(x) rounds to 0 or 1 (|x| > ~17 in float32, ~37 in
     float64)."""
     who = "binary_cross_entropy_with_logits_composed"
-    x = _as_float(logits)
-    _check_reduction(reduction, who)
-    y = _same_shape_target(x, target, who, "logits")
-    w = _elementwise_weights(weight, x.shape, x.dtype, who, "weight")
-    pw = _elementwise_weights(pos_weight, x.shape, x.dtype, who, "pos_weight")
+    x = as_float(logits)
+    check_reduction(reduction, who)
+    y = same_shape_target(x, target, who, "logits")
+    w = elementwise_weights(weight, x.shape, x.dtype, who, "weight")
+    pw = elementwise_weights(pos_weight, x.shape, x.dtype, who, "pos_weight")
     pw_t = None if pw is None else Tensor._wrap(pw)
     if stable:
         tail = (1 + (-x.abs()).exp()).log()
@@ -160,7 +151,7 @@ def binary_cross_entropy_with_logits_composed(logits: TensorLike, target: Tensor
         losses = -(positive + (1 - y) * (1 - s).log())
     if w is not None:
         losses = losses * Tensor._wrap(w)
-    return _reduce_composed(losses, reduction, float(x.size), x.shape)
+    return reduce_composed(losses, reduction, float(x.size), x.shape)
 
 
 def binary_cross_entropy(probs: TensorLike, target: TensorLike, weight: TensorLike | None = None,
@@ -178,38 +169,38 @@ def binary_cross_entropy(probs: TensorLike, target: TensorLike, weight: TensorLi
     Probabilities outside [0, 1] (or nan) raise.
     """
     who = "binary_cross_entropy"
-    p = _as_float(probs)
-    _check_reduction(reduction, who)
-    y = _same_shape_target(p, target, who, "probs")
-    w = _elementwise_weights(weight, p.shape, p.dtype, who, "weight")
+    p = as_float(probs)
+    reduction = check_reduction(reduction, who)
+    y = same_shape_target(p, target, who, "probs")
+    w = elementwise_weights(weight, p.shape, p.dtype, who, "weight")
     pd, yd = p.data, y.data
     outside = ~((pd >= 0) & (pd <= 1))
     if outside.any():
         raise ValueError(f"{who}: probs must lie in [0, 1], got {float(pd[outside].flat[0])} (for logits, "
                          f"use binary_cross_entropy_with_logits)")
     with np.errstate(divide="ignore"):  # log(0) = -inf, clamped next
-        log_p = np.maximum(np.log(pd), _BCE_LOG_FLOOR)
-        log_q = np.maximum(np.log1p(-pd), _BCE_LOG_FLOOR)
+        log_p = np.maximum(np.log(pd), BCE_LOG_FLOOR)
+        log_q = np.maximum(np.log1p(-pd), BCE_LOG_FLOOR)
     losses = -(yd * log_p + (1 - yd) * log_q)
     if w is not None:
         losses = losses * w
+    denom = float(p.size)
 
     def backward(g: Tensor, out: Tensor) -> tuple:
-        f, g_rest = _upstream(g, reduction, float(p.size), p.shape, p.dtype)
-        scale = Tensor._wrap(f if w is None else f * w)
+        scale = upstream(g, reduction, denom, p.shape)
+        if w is not None:
+            scale = scale * w
         gp = gy = None
-        if p.requires_grad:
-            gp = (p - y) / ops.maximum(p * (1 - p), _BCE_GRAD_EPS) * scale
-            gp = gp if g_rest is None else gp * g_rest
+        if p.requires_grad:  # (p - y) / (p (1 - p)): prediction minus label, over the variance
+            gp = (p - y) / ops.maximum(p * (1 - p), BCE_GRAD_EPS) * scale
         if y.requires_grad:
             with np.errstate(divide="ignore"):
                 gy = (_clamped_log(1 - p) - _clamped_log(p)) * scale
-            gy = gy if g_rest is None else gy * g_rest
         return gp, gy
 
-    return record(_reduce(losses, reduction, float(p.size), p.shape), (p, y), who, backward)
+    return record(reduce(losses, reduction, denom), (p, y), who, backward)
 
 
 def _clamped_log(t: Tensor) -> Tensor:
-    return ops.maximum(t.log(), _BCE_LOG_FLOOR)
+    return ops.maximum(t.log(), BCE_LOG_FLOOR)
 

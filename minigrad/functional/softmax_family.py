@@ -1,4 +1,13 @@
-"""softmax, log_softmax and logsumexp: fused ops and their composed twins."""
+"""softmax, log_softmax and logsumexp: fused ops, each with its composed twin.
+
+    softmax(x)_i      = exp(x_i) / sum_j exp(x_j)     Jacobian  diag(p) - p p^T
+    log_softmax(x)_i  = x_i - logsumexp(x)            Jacobian  I - 1 p^T
+    logsumexp(x)      = log sum_j exp(x_j)            gradient  p
+
+One stability trick serves them all (the helpers at the end of this file): subtract the
+largest logit first. softmax does not change when a constant is added to every logit, and
+then no exp() can overflow.
+"""
 
 from __future__ import annotations
 
@@ -8,44 +17,9 @@ import numpy as np
 
 from .. import ops
 from ..tensor import Tensor, record
-from .checks import TensorLike, _as_float, _check_axes, _check_axis, _check_mask, _check_temperature
+from .checks import TensorLike, as_float, check_axes, check_axis, check_mask, check_temperature
 
 # ====================================================================== softmax
-
-
-def _shifted(x: np.ndarray, axis: int, temperature: float,
-             mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
-    """(x - max x) / T along ``axis`` as a new array, entries outside ``mask`` at -inf.
-    The largest entry becomes 0, so exp() of the result lies in [0, 1]. Also returns the
-    slices in which no entry takes part (None without a mask)."""
-    if mask is None:
-        return _divide(x - np.max(x, axis=axis, keepdims=True, initial=-np.inf), temperature), None
-    z = np.where(mask, x, -np.inf)
-    top = np.max(z, axis=axis, keepdims=True, initial=-np.inf)
-    empty = ~mask.any(axis=axis, keepdims=True)
-    top[empty] = 0  # nothing takes part: nothing to shift by (and -inf - -inf would be nan)
-    z -= top
-    return _divide(z, temperature), empty
-
-
-def _divide(z: np.ndarray, temperature: float) -> np.ndarray:
-    # max(x / T) = max(x) / T for T > 0: shifting first keeps a tiny T from overflowing x / T
-    if temperature != 1.0:
-        with np.errstate(over="ignore"):  # a tiny T sends the shifted -x/T to -inf: exp gives 0
-            z /= temperature
-    return z
-
-
-def _softmax_node(x: Tensor, p: np.ndarray, axis: int, temperature: float) -> Tensor:
-    """Record ``p`` = softmax(x / T) as a graph node of x. Cross-entropy uses this too, to
-    hand its saved probabilities to create_graph without computing them again."""
-
-    def backward(g: Tensor, out: Tensor) -> tuple:
-        # dp_i/dx_j = p_i (delta_ij - p_j) / T, so dx = p * (g - sum(g * p)) / T
-        gx = out * (g - (g * out).sum(axis=axis, keepdims=True))
-        return (gx if temperature == 1.0 else gx * (1.0 / temperature),)
-
-    return record(p, (x,), "softmax", backward)
 
 
 def softmax(x: TensorLike, axis: int = -1, temperature: float = 1.0, where: Any = None) -> Tensor:
@@ -66,27 +40,39 @@ def softmax(x: TensorLike, axis: int = -1, temperature: float = 1.0, where: Any 
     all zeros and a zero gradient, never nan. Without ``where``, a slice of all -inf
     gives nan, as in PyTorch (and so does a slice whose taking-part entries are all -inf).
     """
-    x = _as_float(x)
-    axis = _check_axis(axis, x.ndim, "softmax")
-    temperature = _check_temperature(temperature, "softmax")
-    mask = _check_mask(where, x.shape, "softmax")
+    x = as_float(x)
+    axis = check_axis(axis, x.ndim, "softmax")
+    temperature = check_temperature(temperature, "softmax")
+    mask = check_mask(where, x.shape, "softmax")
     z, empty = _shifted(x.data, axis, temperature, mask)
     p = np.exp(z, out=z)
     total = p.sum(axis=axis, keepdims=True)
     if empty is not None:
         total[empty] = 1  # 0 / 1 = 0 rather than 0 / 0
     p /= total
-    return _softmax_node(x, p, axis, temperature)
+    return softmax_node(x, p, axis, temperature)
+
+
+def softmax_node(x: Tensor, p: np.ndarray, axis: int, temperature: float) -> Tensor:
+    """Record ``p`` = softmax(x / T) as a graph node of x. Cross-entropy uses this too, to
+    hand its saved probabilities to create_graph without computing them again."""
+
+    def backward(g: Tensor, out: Tensor) -> tuple:
+        # dp_i/dx_j = p_i (delta_ij - p_j) / T, so dx = p * (g - sum(g * p)) / T
+        gx = out * (g - (g * out).sum(axis=axis, keepdims=True))
+        return (gx if temperature == 1.0 else gx * (1.0 / temperature),)
+
+    return record(p, (x,), "softmax", backward)
 
 
 def _composed_logits(x: TensorLike, axis: int, temperature: float, where: Any,
                      who: str) -> tuple[int, Tensor]:
     """The composed twins' shared start, in primitive ops: z = x / T, with the entries
     outside ``where`` set to -inf. Returns the checked axis and z."""
-    x = _as_float(x)
-    axis = _check_axis(axis, x.ndim, who)
-    temperature = _check_temperature(temperature, who)
-    mask = _check_mask(where, x.shape, who)
+    x = as_float(x)
+    axis = check_axis(axis, x.ndim, who)
+    temperature = check_temperature(temperature, who)
+    mask = check_mask(where, x.shape, who)
     z = x if temperature == 1.0 else x / temperature
     if mask is not None:
         z = ops.where(mask, z, -np.inf)
@@ -129,16 +115,11 @@ def log_softmax(x: TensorLike, axis: int = -1, temperature: float = 1.0, where: 
     Mind that 0 * -inf = nan if you multiply the output by a zero target yourself.
     Without ``where``, a slice of all -inf gives nan, as in PyTorch.
     """
-    x = _as_float(x)
-    axis = _check_axis(axis, x.ndim, "log_softmax")
-    temperature = _check_temperature(temperature, "log_softmax")
-    mask = _check_mask(where, x.shape, "log_softmax")
-    z, empty = _shifted(x.data, axis, temperature, mask)
-    total = np.exp(z).sum(axis=axis, keepdims=True)
-    if empty is not None:
-        total[empty] = 1  # log 1 = 0: the masked entries stay at -inf
-    with np.errstate(divide="ignore"):  # only an axis of length 0 sums to 0 here
-        z -= np.log(total)
+    x = as_float(x)
+    axis = check_axis(axis, x.ndim, "log_softmax")
+    temperature = check_temperature(temperature, "log_softmax")
+    mask = check_mask(where, x.shape, "log_softmax")
+    z = log_softmax_array(x.data, axis, temperature, mask)
 
     def backward(g: Tensor, out: Tensor) -> tuple:
         if mask is not None:
@@ -175,8 +156,8 @@ def logsumexp(x: TensorLike, axis: Any = None, keepdims: bool = False) -> Tensor
     Gradient: d/dx_i = exp(x_i - out) = softmax(x)_i, written with the output, so the
     Hessian (via create_graph) is diag(p) - p p^T. An all -inf slice gets gradient 0.
     """
-    x = _as_float(x)
-    axes = _check_axes(axis, x.ndim, "logsumexp")
+    x = as_float(x)
+    axes = check_axes(axis, x.ndim, "logsumexp")
     top = np.asarray(np.max(x.data, axis=axes, keepdims=True, initial=-np.inf))
     top[~np.isfinite(top)] = 0  # all -inf (or a +inf): nothing to shift by
     with np.errstate(divide="ignore"):  # log(0) = -inf is the right answer for an all -inf slice
@@ -200,8 +181,8 @@ def logsumexp_composed(x: TensorLike, axis: Any = None, keepdims: bool = False,
     """logsumexp from primitive ops: ``m + log(sum(exp(x - m)))`` with m = max(x) as a
     constant (``stable``), or the naive ``log(sum(exp(x)))``, which overflows to inf for
     logits above ~89 (float32) or ~710 (float64). An all -inf slice gives nan."""
-    x = _as_float(x)
-    axes = _check_axes(axis, x.ndim, "logsumexp_composed")
+    x = as_float(x)
+    axes = check_axes(axis, x.ndim, "logsumexp_composed")
     if not stable:
         return x.exp().sum(axis=axes, keepdims=keepdims).log()
     top = x.max(axis=axes, keepdims=True).detach()
@@ -210,3 +191,44 @@ def logsumexp_composed(x: TensorLike, axis: Any = None, keepdims: bool = False,
 
 
 # ====================================================================== cross_entropy
+
+
+# ====================================================================== the max trick, on arrays
+
+
+def log_softmax_array(x: np.ndarray, axis: int = -1, temperature: float = 1.0,
+                      mask: np.ndarray | None = None) -> np.ndarray:
+    """log softmax(x / T) along ``axis`` as a new array: z - log(sum(exp(z))) with
+    z = (x - max x) / T, so every exponent is <= 0 and the sum is >= 1 (no overflow, and
+    a finite log). Entries outside ``mask`` get -inf; a slice with none taking part stays
+    all -inf. (``log_softmax`` and ``cross_entropy`` both start here.)"""
+    z, empty = _shifted(x, axis, temperature, mask)
+    total = np.exp(z).sum(axis=axis, keepdims=True)
+    if empty is not None:
+        total[empty] = 1  # log 1 = 0: the masked entries stay at -inf
+    with np.errstate(divide="ignore"):  # only an axis of length 0 sums to 0 here
+        z -= np.log(total)
+    return z
+
+
+def _shifted(x: np.ndarray, axis: int, temperature: float,
+             mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """(x - max x) / T along ``axis`` as a new array, entries outside ``mask`` at -inf.
+    The largest entry becomes 0, so exp() of the result lies in [0, 1]. Also returns the
+    slices in which no entry takes part (None without a mask)."""
+    if mask is None:
+        return _divide(x - np.max(x, axis=axis, keepdims=True, initial=-np.inf), temperature), None
+    z = np.where(mask, x, -np.inf)
+    top = np.max(z, axis=axis, keepdims=True, initial=-np.inf)
+    empty = ~mask.any(axis=axis, keepdims=True)
+    top[empty] = 0  # nothing takes part: nothing to shift by (and -inf - -inf would be nan)
+    z -= top
+    return _divide(z, temperature), empty
+
+
+def _divide(z: np.ndarray, temperature: float) -> np.ndarray:
+    # max(x / T) = max(x) / T for T > 0: shifting first keeps a tiny T from overflowing x / T
+    if temperature != 1.0:
+        with np.errstate(over="ignore"):  # a tiny T sends the shifted -x/T to -inf: exp gives 0
+            z /= temperature
+    return z
