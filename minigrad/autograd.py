@@ -16,8 +16,7 @@ tensor, it asks the class of a tensor it was handed, ``type(t)``.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -71,65 +70,62 @@ def topological_order(root: Tensor) -> list[Tensor]:
         if t in visited:
             continue
         visited.add(t)
+        if t._node is None:  # a leaf: nothing to wait for
+            order.append(t)
+            continue
         stack.append((t, True))
-        if t._node is not None:
-            stack.extend((inp, False) for inp in t._node.inputs
-                         if inp.requires_grad and inp not in visited)
+        stack.extend((inp, False) for inp in t._node.inputs if inp.requires_grad and inp not in visited)
     order.reverse()  # reversed post-order: a tensor comes before the tensors it was computed from
     return order
 
 
 def run_backward(root: Tensor, grad: Tensor, retain_graph: bool, create_graph: bool,
-                 capture: Sequence[Tensor] | None = None) -> dict[int, Tensor]:
+                 capture: Sequence[Tensor] | None = None) -> dict[int, Tensor | None]:
     """Propagate ``grad`` (d output / d root) through root's graph.
 
     Without ``capture`` the gradients are accumulated into ``.grad`` of every leaf that
     requires grad (and of intermediates that called ``retain_grad``). With ``capture`` the
-    total gradient of each listed tensor is returned by ``id`` instead, and no ``.grad``
-    is touched (that is ``minigrad.grad``).
+    total gradient of each listed tensor is returned by ``id`` instead (None for one that
+    no gradient reached), and no ``.grad`` is touched (that is ``minigrad.grad``).
     """
     order = topological_order(root)
     grads: dict[Tensor, Tensor] = {root: grad}  # the gradient reaching each tensor so far
-    captured: dict[int, Tensor] = {}
-    wanted = None if capture is None else {id(t) for t in capture}
+    captured = None if capture is None else dict.fromkeys(map(id, capture))
     with _backward_pass(create_graph):
         for t in order:
             g = grads.pop(t, None)
             if g is None:  # nothing reached t (its users' rules returned None for it)
                 continue
-            if t._hooks:
-                g = _run_hooks(t, g)
-            if wanted is not None:
-                if id(t) in wanted:
-                    captured[id(t)] = g
-            elif t._node is None or t._retains_grad:
-                _accumulate_grad(t, g, create_graph)
+            g = _run_hooks(t, g)
+            _keep_gradient(t, g, captured, create_graph)
             node = t._node
             if node is None:  # a leaf: nothing further back
                 continue
             for inp, g_inp in zip(node.inputs, _call_rule(node, g, t)):
-                if g_inp is None or not inp.requires_grad:
-                    continue
-                g_inp = _as_gradient_of(inp, g_inp)  # undo broadcasting, match the dtype
-                grads[inp] = g_inp if inp not in grads else grads[inp] + g_inp
+                if g_inp is not None and inp.requires_grad:
+                    g_inp = _as_gradient_of(inp, g_inp)  # undo broadcasting, match the dtype
+                    grads[inp] = g_inp if inp not in grads else grads[inp] + g_inp
             if not retain_graph:
                 _free(node)
-    return captured
+    return captured or {}
 
 
 # ------------------------------------------------------------- the backward walk's helpers
 
 
-@contextlib.contextmanager
-def _backward_pass(create_graph: bool) -> Iterator[None]:
+class _backward_pass:
     """Grad mode during the walk: the rules are Tensor ops, recorded only under
     ``create_graph`` (then the gradients are themselves differentiable)."""
-    saved = state.grad_enabled, state.in_backward
-    state.grad_enabled, state.in_backward = create_graph, True
-    try:
-        yield
-    finally:
-        state.grad_enabled, state.in_backward = saved
+
+    def __init__(self, create_graph: bool) -> None:
+        self.create_graph = create_graph
+
+    def __enter__(self) -> None:
+        self.saved = state.grad_enabled, state.in_backward
+        state.grad_enabled, state.in_backward = self.create_graph, True
+
+    def __exit__(self, *exc: object) -> None:
+        state.grad_enabled, state.in_backward = self.saved
 
 
 def _call_rule(node: Node, g: Tensor, out: Tensor) -> tuple:
@@ -142,14 +138,29 @@ def _call_rule(node: Node, g: Tensor, out: Tensor) -> tuple:
     return rule(g, out)
 
 
-def _as_gradient_of(t: Tensor, g: Tensor) -> Tensor:
+def _as_gradient_of(t: Tensor, g: Any) -> Tensor:
     """``g`` summed back to t's shape (a rule may return the broadcast shape) and cast to
-    t's dtype (so a float32 tensor gets a float32 gradient)."""
+    t's dtype (so a float32 tensor gets a float32 gradient). A rule that records nothing
+    may return a plain array; it becomes a tensor here."""
+    if not isinstance(g, type(t)):
+        g = type(t)._wrap(np.asarray(g))
     if g.data.shape != t.data.shape:
         g = g.sum_to_size(t.data.shape)
     if g.data.dtype != t.data.dtype:
         g = g.astype(t.data.dtype)
     return g
+
+
+def _keep_gradient(t: Tensor, g: Tensor, captured: dict[int, Tensor | None] | None,
+                   create_graph: bool) -> None:
+    """Where t's finished gradient goes: into ``captured`` if t is one of the tensors
+    ``minigrad.grad`` asked for; else into ``.grad`` of a leaf, or of a tensor that
+    called ``retain_grad``."""
+    if captured is not None:
+        if id(t) in captured:
+            captured[id(t)] = g
+    elif t._node is None or t._retains_grad:
+        _accumulate_grad(t, g, create_graph)
 
 
 def _accumulate_grad(t: Tensor, g: Tensor, create_graph: bool) -> None:
@@ -160,11 +171,13 @@ def _accumulate_grad(t: Tensor, g: Tensor, create_graph: bool) -> None:
     if t.grad is not None:
         t.grad = t.grad + g
     else:
-        t.grad = g if create_graph else g.clone()
+        t.grad = g if create_graph else type(g)._wrap(g.data.copy())
 
 
 def _run_hooks(t: Tensor, g: Tensor) -> Tensor:
     """Show ``g`` to each of t's hooks; a hook that returns a tensor replaces it."""
+    if not t._hooks:
+        return g
     for hook in list(t._hooks.values()):
         replaced = hook(g)
         if replaced is not None:
@@ -221,10 +234,14 @@ def grad(output: Tensor, inputs: Tensor | Sequence[Tensor], grad_output: Any = N
             raise ValueError(f"grad(): input {i} is not a Tensor that requires grad")
     if retain_graph is None:
         retain_graph = create_graph
-    found: dict[int, Tensor] = {}
+    found: dict[int, Tensor | None] = {}
     if output.requires_grad:
         seed = seed_gradient(output, grad_output)
         found = run_backward(output, seed, retain_graph, create_graph, capture=inputs)
     # an input the output does not depend on: a zero gradient of its shape and dtype
-    return tuple(found[id(t)] if id(t) in found else tensor._wrap(np.zeros_like(t.data))
-                 for t in inputs)
+    return tuple(_or_zeros(found.get(id(t)), t) for t in inputs)
+
+
+def _or_zeros(g: Tensor | None, t: Tensor) -> Tensor:
+    """``g``, or for an input the output does not depend on, zeros of t's shape and dtype."""
+    return g if g is not None else type(t)._wrap(np.zeros_like(t.data))

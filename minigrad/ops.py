@@ -162,6 +162,16 @@ def log(a: Tensor) -> Tensor:
     return record(np.log(a.data), (a,), "log", lambda g, out: (div(g, a),))
 
 
+def log1p(a: Tensor) -> Tensor:
+    """log(1 + a), exact for tiny a (where 1 + a would round to 1).   d/da = 1 / (1 + a)."""
+    return record(np.log1p(a.data), (a,), "log1p", lambda g, out: (div(g, add(a, 1.0)),))
+
+
+def expm1(a: Tensor) -> Tensor:
+    """exp(a) - 1, exact for tiny a.   d/da = exp(a) = out + 1."""
+    return record(np.expm1(a.data), (a,), "expm1", lambda g, out: (mul(g, add(out, 1.0)),))
+
+
 def sqrt(a: Tensor) -> Tensor:
     """sqrt(a).   d/da = 1 / (2 sqrt(a)) = 0.5 / out."""
     return record(np.sqrt(a.data), (a,), "sqrt", lambda g, out: (div(mul(g, 0.5), out),))
@@ -318,9 +328,9 @@ def _extreme(a: Tensor, axis: Any, keepdims: bool, reduce: Any, name: str) -> Te
     data = kept if keepdims else kept.reshape([n for i, n in enumerate(a.shape) if i not in axes])
 
     def backward(g: Tensor, out: Tensor) -> tuple:
-        hit = a.data == kept  # built here, not in the forward pass: no cost without backward
-        count = hit.sum(axis=axes, keepdims=True)
-        share = hit if (count == 1).all() else hit / count  # ties split the gradient equally
+        is_extreme = a.data == kept  # built here, not in the forward pass: no cost without backward
+        count = is_extreme.sum(axis=axes, keepdims=True)
+        share = is_extreme if (count == 1).all() else is_extreme / count  # ties split the gradient equally
         return (mul(broadcast_to(reshape(g, kept.shape), a.shape), _const(share, g.dtype)),)
 
     return record(data, (a,), name, backward)

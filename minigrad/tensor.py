@@ -266,6 +266,12 @@ class Tensor:
     def log(self) -> Tensor:
         return _ops.log(self)
 
+    def log1p(self) -> Tensor:
+        return _ops.log1p(self)
+
+    def expm1(self) -> Tensor:
+        return _ops.expm1(self)
+
     def sqrt(self) -> Tensor:
         return _ops.sqrt(self)
 
@@ -352,9 +358,12 @@ def record(data: np.ndarray, inputs: tuple, op: str, backward: Callable) -> Tens
     the node that lets backward() reach the inputs: ``backward(g, out)`` returns one
     gradient per input, given the gradient ``g`` flowing into the result ``out``."""
     out = Tensor._wrap(data)
-    if state.grad_enabled and any(t.requires_grad for t in inputs):
-        out.requires_grad = True
-        out._node = Node(op, inputs, backward)
+    if state.grad_enabled:
+        for t in inputs:
+            if t.requires_grad:
+                out.requires_grad = True
+                out._node = Node(op, inputs, backward)
+                break
     if state.anomaly:
         anomaly.check_forward(out, op, inputs)
     return out

@@ -18,11 +18,11 @@ Log-probabilities are formed as ``x - logsumexp(x)``, never as ``log(softmax(x))
 underflows to log(0) = -inf as soon as a probability drops below ~1e-38 (float32).
 
 **Why fused?** Composed from primitives, cross-entropy is a chain of eleven nodes
-(sub, exp, sum, log, sub, reshape, gather, mul, neg, sum, div) whose backward passes
-rebuild the answer piece by piece, with a temporary array at every step. The fused node
-jumps straight to it: ``(p - y) * scale``. It is shorter, faster, and shows the one fact
-worth remembering: *the gradient of cross-entropy with respect to the logits is
-prediction minus label.*
+(sub, exp, sum, log, sub, reshape, getitem -- the gather of each target's log p -- mul,
+neg, sum, div) whose backward passes rebuild the answer piece by piece, with a temporary
+array at every step. The fused node jumps straight to it: ``(p - y) * scale``. It is
+shorter, faster, and shows the one fact worth remembering: *the gradient of
+cross-entropy with respect to the logits is prediction minus label.*
 
 **Second derivatives.** Every backward rule is itself written with Tensor ops, and the
 softmax-like ones use the op's *output* ``out``: softmax's backward is
@@ -37,17 +37,27 @@ it overflow. They have none of the fused ops' guards: a fully masked slice gives
 
 Classes live on the LAST axis (minigrad follows numpy's ``axis``, not PyTorch's dim 1);
 logits of shape (..., C) with targets of shape (...) reduce like the flattened (M, C) case.
+
+**Where to read what.** ``softmax_family.py``: softmax, log_softmax, logsumexp and the
+max trick. ``losses.py``: cross_entropy and nll_loss. ``binary.py``: sigmoid,
+log_sigmoid and the binary cross-entropies. ``reduction.py``: the losses' 'none', 'sum'
+and 'mean', forward and backward. ``checks.py``: the argument checks they share.
+``scaled_dot_product_attention`` is composed from matmul and softmax (no backward rule
+of its own) and lives in ``minigrad/attention.py``.
 """
 
 from ..attention import scaled_dot_product_attention
 from ..ops import relu, tanh
 from .binary import (
     binary_cross_entropy,
+    binary_cross_entropy_composed,
     binary_cross_entropy_with_logits,
     binary_cross_entropy_with_logits_composed,
     log_sigmoid,
+    log_sigmoid_composed,
     sigmoid,
     sigmoid_composed,
+    softplus_composed,
 )
 from .losses import cross_entropy, cross_entropy_composed, nll_loss, nll_loss_composed
 from .softmax_family import (
@@ -63,6 +73,8 @@ __all__ = [
     "softmax", "softmax_composed", "log_softmax", "log_softmax_composed",
     "logsumexp", "logsumexp_composed", "cross_entropy", "cross_entropy_composed",
     "nll_loss", "nll_loss_composed", "sigmoid", "sigmoid_composed", "log_sigmoid",
+    "log_sigmoid_composed", "softplus_composed",
     "binary_cross_entropy_with_logits", "binary_cross_entropy_with_logits_composed",
-    "binary_cross_entropy", "relu", "tanh", "scaled_dot_product_attention",
+    "binary_cross_entropy", "binary_cross_entropy_composed", "relu", "tanh",
+    "scaled_dot_product_attention",
 ]

@@ -34,15 +34,28 @@ def sigmoid(x: TensorLike) -> Tensor:
 
 
 def sigmoid_composed(x: TensorLike, stable: bool = True) -> Tensor:
-    """sigmoid from primitive ops: with e = exp(-|x|), ``where(x >= 0, 1 / (1 + e),
-    e / (1 + e))`` (``stable``), or the naive ``1 / (1 + exp(-x))``, whose exp overflows
-    for x below about -89 (float32) or -710 (float64): the value is still 0, but the
-    gradient is inf * 0 = nan."""
+    """sigmoid from primitive ops. ``stable``: ``where(x >= 0, 1 / (1 + exp(-x+)),
+    e / (1 + e))`` with x+ = clip(x, 0, None) and e = exp(clip(x, None, 0)): each branch
+    takes exp of a number <= 0 only, so neither overflows, even where it is not used, and
+    clip's gradient is 1 up to its bound, so the gradient at x = 0 is the true 1/4.
+    ``stable=False``: the naive ``1 / (1 + exp(-x))``, whose exp overflows for x below
+    about -89 (float32) or -710 (float64): the value is still 0, but the gradient is
+    inf * 0 = nan."""
     x = as_float(x)
     if not stable:
         return 1 / (1 + (-x).exp())
-    e = (-x.abs()).exp()
-    return ops.where(x.data >= 0, 1 / (1 + e), e / (1 + e))
+    e = x.clip(None, 0.0).exp()
+    return ops.where(x.data >= 0, 1 / (1 + (-x.clip(0.0, None)).exp()), e / (1 + e))
+
+
+def softplus_composed(x: TensorLike) -> Tensor:
+    """softplus(x) = log(1 + exp(x)) from primitive ops, without overflow:
+    ``where(x >= 0, x + log1p(exp(-x+)), log1p(exp(x-)))`` with x+ = clip(x, 0, None)
+    and x- = clip(x, None, 0) (as in ``sigmoid_composed``; d/dx = sigmoid(x), also at 0)."""
+    x = as_float(x)
+    positive = x + (-x.clip(0.0, None)).exp().log1p()
+    negative = x.clip(None, 0.0).exp().log1p()
+    return ops.where(x.data >= 0, positive, negative)
 
 
 def log_sigmoid(x: TensorLike) -> Tensor:
@@ -58,6 +71,11 @@ def log_sigmoid(x: TensorLike) -> Tensor:
     x = as_float(x)
     out = np.minimum(x.data, 0) - np.log1p(np.exp(-np.abs(x.data)))
     return record(out, (x,), "log_sigmoid", lambda g, out: (g * sigmoid(-x),))
+
+
+def log_sigmoid_composed(x: TensorLike) -> Tensor:
+    """log_sigmoid from primitive ops: -softplus(-x) (``softplus_composed``)."""
+    return -softplus_composed(-as_float(x))
 
 
 relu = ops.relu  # max(x, 0); d/dx = 1 where x > 0, else 0
@@ -88,12 +106,12 @@ def binary_cross_entropy_with_logits(logits: TensorLike, target: TensorLike,
     grad): d l / dy = w (-x + (pw - 1) softplus(-x)). ``weight`` and ``pos_weight`` are
     constants.
     """
-    who = "binary_cross_entropy_with_logits"
+    op_name = "binary_cross_entropy_with_logits"
     x = as_float(logits)
-    reduction = check_reduction(reduction, who)
-    y = same_shape_target(x, target, who, "logits")
-    w = elementwise_weights(weight, x.shape, x.dtype, who, "weight")
-    pw = elementwise_weights(pos_weight, x.shape, x.dtype, who, "pos_weight")
+    reduction = check_reduction(reduction, op_name)
+    y = same_shape_target(x, target, op_name, "logits")
+    w = elementwise_weights(weight, x.shape, x.dtype, op_name, "weight")
+    pw = elementwise_weights(pos_weight, x.shape, x.dtype, op_name, "pos_weight")
     label = y if y.requires_grad else y.data  # kept in the graph only if it needs a gradient
     xd, yd = x.data, y.data
     softplus_tail = np.log1p(np.exp(-np.abs(xd)))  # log(1 + e^-|x|), in [0, log 2]
@@ -119,7 +137,7 @@ def binary_cross_entropy_with_logits(logits: TensorLike, target: TensorLike,
             gy = (-x if pw is None else -x - (pw - 1) * log_sigmoid(x)) * scale
         return gx, gy
 
-    return record(reduce(losses, reduction, denom), (x, y), who, backward)
+    return record(reduce(losses, reduction, denom), (x, y), op_name, backward)
 
 
 def binary_cross_entropy_with_logits_composed(logits: TensorLike, target: TensorLike,
@@ -127,24 +145,22 @@ def binary_cross_entropy_with_logits_composed(logits: TensorLike, target: Tensor
                                               pos_weight: TensorLike | None = None,
                                               reduction: str = "mean", stable: bool = True) -> Tensor:
     """binary_cross_entropy_with_logits from primitive ops. ``stable``: the same formula,
-    ``maximum(x, 0) - x y + log(1 + exp(-|x|))`` (``maximum``, whose gradient splits a tie
-    1/2 : 1/2, keeps the gradient right at x = 0, where relu's would miss the 1/2).
+    ``softplus(x) - x y``, and with pos_weight ``(1 - y) x + (1 + (pw - 1) y) softplus(-x)``,
+    with ``softplus_composed`` (exact first and second derivatives at x = 0 too).
     ``stable=False``: the textbook -[pw y log sigma(x) + (1 - y) log(1 - sigma(x))],
     which gives inf once sigma(x) rounds to 0 or 1 (|x| > ~17 in float32, ~37 in
     float64)."""
-    who = "binary_cross_entropy_with_logits_composed"
+    op_name = "binary_cross_entropy_with_logits_composed"
     x = as_float(logits)
-    check_reduction(reduction, who)
-    y = same_shape_target(x, target, who, "logits")
-    w = elementwise_weights(weight, x.shape, x.dtype, who, "weight")
-    pw = elementwise_weights(pos_weight, x.shape, x.dtype, who, "pos_weight")
+    check_reduction(reduction, op_name)
+    y = same_shape_target(x, target, op_name, "logits")
+    w = elementwise_weights(weight, x.shape, x.dtype, op_name, "weight")
+    pw = elementwise_weights(pos_weight, x.shape, x.dtype, op_name, "pos_weight")
     pw_t = None if pw is None else Tensor._wrap(pw)
-    if stable:
-        tail = (1 + (-x.abs()).exp()).log()
-        if pw_t is None:
-            losses = ops.maximum(x, 0.0) - x * y + tail
-        else:
-            losses = (1 - y) * x + (1 + (pw_t - 1) * y) * (ops.maximum(-x, 0.0) + tail)
+    if stable and pw_t is None:
+        losses = softplus_composed(x) - x * y
+    elif stable:
+        losses = (1 - y) * x + (1 + (pw_t - 1) * y) * softplus_composed(-x)
     else:
         s = sigmoid_composed(x, stable=False)
         positive = y * s.log() if pw_t is None else pw_t * y * s.log()
@@ -168,15 +184,16 @@ def binary_cross_entropy(probs: TensorLike, target: TensorLike, weight: TensorLi
     d l / dy = w (log(1 - p) - log p), clamped logs. ``weight`` is a constant.
     Probabilities outside [0, 1] (or nan) raise.
     """
-    who = "binary_cross_entropy"
+    op_name = "binary_cross_entropy"
     p = as_float(probs)
-    reduction = check_reduction(reduction, who)
-    y = same_shape_target(p, target, who, "probs")
-    w = elementwise_weights(weight, p.shape, p.dtype, who, "weight")
+    reduction = check_reduction(reduction, op_name)
+    y = same_shape_target(p, target, op_name, "probs")
+    w = elementwise_weights(weight, p.shape, p.dtype, op_name, "weight")
     pd, yd = p.data, y.data
     outside = ~((pd >= 0) & (pd <= 1))
     if outside.any():
-        raise ValueError(f"{who}: probs must lie in [0, 1], got {float(pd[outside].flat[0])} (for logits, "
+        raise ValueError(f"{op_name}: probs must lie in [0, 1], got {float(pd[outside].flat[0])} "
+                         f"(for logits, "
                          f"use binary_cross_entropy_with_logits)")
     with np.errstate(divide="ignore"):  # log(0) = -inf, clamped next
         log_p = np.maximum(np.log(pd), BCE_LOG_FLOOR)
@@ -198,7 +215,24 @@ def binary_cross_entropy(probs: TensorLike, target: TensorLike, weight: TensorLi
                 gy = (_clamped_log(1 - p) - _clamped_log(p)) * scale
         return gp, gy
 
-    return record(reduce(losses, reduction, denom), (p, y), who, backward)
+    return record(reduce(losses, reduction, denom), (p, y), op_name, backward)
+
+
+def binary_cross_entropy_composed(probs: TensorLike, target: TensorLike,
+                                 weight: TensorLike | None = None, reduction: str = "mean") -> Tensor:
+    """binary_cross_entropy from primitive ops: -w [y log p + (1 - y) log(1 - p)], each log
+    clamped at -100 with ``maximum``. Its gradient is the fused op's except where p is 0
+    or 1 (there the clamp stops it; the fused op clamps p (1 - p) instead)."""
+    op_name = "binary_cross_entropy_composed"
+    p = as_float(probs)
+    check_reduction(reduction, op_name)
+    y = same_shape_target(p, target, op_name, "probs")
+    w = elementwise_weights(weight, p.shape, p.dtype, op_name, "weight")
+    with np.errstate(divide="ignore"):
+        losses = -(y * _clamped_log(p) + (1 - y) * _clamped_log(1 - p))
+    if w is not None:
+        losses = losses * Tensor._wrap(w)
+    return reduce_composed(losses, reduction, float(p.size), p.shape)
 
 
 def _clamped_log(t: Tensor) -> Tensor:

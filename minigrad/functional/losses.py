@@ -26,6 +26,7 @@ from .checks import (
     loss_input,
 )
 from .reduction import reduce, reduce_composed, upstream
+from .row_reductions import sum_along
 from .softmax_family import log_softmax, log_softmax_array, log_softmax_composed, softmax_node
 
 
@@ -65,13 +66,13 @@ def cross_entropy(logits: TensorLike, target: TensorLike, weight: TensorLike | N
     ``weight`` is a constant (no gradient); a probability target that requires grad gets
     its gradient, d l / d target_c = -(1 - eps) w_c log p_c per sample.
     """
-    who = "cross_entropy"
-    x = loss_input(logits, who, "logits")
-    reduction = check_reduction(reduction, who)
-    eps = check_label_smoothing(label_smoothing, who)
-    w = class_weights(weight, x.shape[-1], x.dtype, who)
-    ignore_index = check_ignore_index(ignore_index, who)
-    target = class_targets(x, target, ignore_index, who)
+    op_name = "cross_entropy"
+    x = loss_input(logits, op_name, "logits")
+    reduction = check_reduction(reduction, op_name)
+    eps = check_label_smoothing(label_smoothing, op_name)
+    w = class_weights(weight, x.shape[-1], x.dtype, op_name)
+    ignore_index = check_ignore_index(ignore_index, op_name)
+    target = class_targets(x, target, ignore_index, op_name)
     y, denom = label_distribution(target, x.shape[-1], x.dtype, w, ignore_index, eps)
     return _cross_entropy(x, y, denom, reduction)
 
@@ -79,14 +80,14 @@ def cross_entropy(logits: TensorLike, target: TensorLike, weight: TensorLike | N
 def _cross_entropy(x: Tensor, y: np.ndarray | Tensor, denom: float, reduction: str) -> Tensor:
     """The fused node: loss = -(y * log p).sum(-1), reduced; its backward is p - y."""
     log_p = log_softmax_array(x.data)
-    losses = -label_times(y, log_p).sum(axis=-1)
+    losses = -sum_along(label_times(y, log_p), -1, keepdims=False)
     p = np.exp(log_p)
 
     def backward(g: Tensor, out: Tensor) -> tuple:
         scale = upstream(g, reduction, denom, losses.shape + (1,))
         probs = softmax_node(x, p, -1, 1.0) if is_grad_enabled() else p  # a node only under create_graph
         # prediction minus label: d l / d logits = p * sum_c y_c - y  (= p - y when y sums to 1)
-        gx = (probs * y.sum(axis=-1, keepdims=True) - y) * scale
+        gx = (probs * sum_along(y, -1) - y) * scale
         if not isinstance(y, Tensor):
             return (gx,)
         log_probs = log_softmax(x) if is_grad_enabled() else log_p
@@ -110,12 +111,13 @@ def label_distribution(target: np.ndarray | Tensor, n_classes: int, dtype: np.dt
     if isinstance(target, Tensor):  # class probabilities
         y = target if target.requires_grad else target.data
         denom = float(target.data.size // n_classes)
-        counts = 1.0  # every sample counts
+        counts: np.ndarray | float = 1.0  # every sample counts
     else:  # class indices
-        classes = np.arange(n_classes)
-        y = ((target[..., None] == classes) & (classes != ignore_index)).astype(dtype)
-        denom = float((y if w is None else y * w).sum(dtype=np.float64))
-        counts = y.sum(axis=-1, keepdims=True) if eps else 1.0  # 0 for an ignored sample
+        counts = target != ignore_index
+        y = np.zeros(target.shape + (n_classes,), dtype)
+        y[counts, target[counts]] = 1  # one-hot; a zero row for an ignored sample
+        denom = float(counts.sum() if w is None else w[target[counts]].sum(dtype=np.float64))
+        counts = counts[..., None]
     if eps:
         y = (1 - eps) * y + (eps / n_classes) * counts
     if w is not None:
@@ -145,19 +147,19 @@ def nll_loss(log_probs: TensorLike, target: TensorLike, weight: TensorLike | Non
     ``cross_entropy(x, t)`` equals ``nll_loss(log_softmax(x), t)``, in one node instead
     of two.
     """
-    who = "nll_loss"
-    x = loss_input(log_probs, who, "log_probs")
-    reduction = check_reduction(reduction, who)
-    w = class_weights(weight, x.shape[-1], x.dtype, who)
-    ignore_index = check_ignore_index(ignore_index, who)
-    target = class_targets(x, target, ignore_index, who, name="log_probs", probs_allowed=False)
+    op_name = "nll_loss"
+    x = loss_input(log_probs, op_name, "log_probs")
+    reduction = check_reduction(reduction, op_name)
+    w = class_weights(weight, x.shape[-1], x.dtype, op_name)
+    ignore_index = check_ignore_index(ignore_index, op_name)
+    target = class_targets(x, target, ignore_index, op_name, name="log_probs", probs_allowed=False)
     y, denom = label_distribution(target, x.shape[-1], x.dtype, w, ignore_index, 0.0)
-    losses = -label_times(y, x.data).sum(axis=-1)
+    losses = -sum_along(label_times(y, x.data), -1, keepdims=False)
 
     def backward(g: Tensor, out: Tensor) -> tuple:
         return (-y * upstream(g, reduction, denom, losses.shape + (1,)),)
 
-    return record(reduce(losses, reduction, denom), (x,), who, backward)
+    return record(reduce(losses, reduction, denom), (x,), op_name, backward)
 
 
 # ====================================================================== the composed twins
@@ -171,13 +173,13 @@ def cross_entropy_composed(logits: TensorLike, target: TensorLike, weight: Tenso
     products with the weights, sums and the reduction's division. Its backward runs
     through every one of those nodes (the gather's by scatter-add) and arrives at the
     same p - y. Every target ignored gives a nan mean with nan gradients here."""
-    who = "cross_entropy_composed"
-    x = loss_input(logits, who, "logits")
-    reduction = check_reduction(reduction, who)
-    eps = check_label_smoothing(label_smoothing, who)
-    w = class_weights(weight, x.shape[-1], x.dtype, who)
-    ignore_index = check_ignore_index(ignore_index, who)
-    target = class_targets(x, target, ignore_index, who)
+    op_name = "cross_entropy_composed"
+    x = loss_input(logits, op_name, "logits")
+    reduction = check_reduction(reduction, op_name)
+    eps = check_label_smoothing(label_smoothing, op_name)
+    w = class_weights(weight, x.shape[-1], x.dtype, op_name)
+    ignore_index = check_ignore_index(ignore_index, op_name)
+    target = class_targets(x, target, ignore_index, op_name)
     n_classes, batch = x.shape[-1], x.shape[:-1]
     log_p = log_softmax_composed(x, stable=stable)
     w_t = None if w is None else Tensor._wrap(w)
@@ -202,12 +204,12 @@ def cross_entropy_composed(logits: TensorLike, target: TensorLike, weight: Tenso
 def nll_loss_composed(log_probs: TensorLike, target: TensorLike, weight: TensorLike | None = None,
                       ignore_index: int = -100, reduction: str = "mean") -> Tensor:
     """nll_loss from primitive ops: a gather, a product with the weights, a reduction."""
-    who = "nll_loss_composed"
-    x = loss_input(log_probs, who, "log_probs")
-    reduction = check_reduction(reduction, who)
-    w = class_weights(weight, x.shape[-1], x.dtype, who)
-    ignore_index = check_ignore_index(ignore_index, who)
-    target = class_targets(x, target, ignore_index, who, name="log_probs", probs_allowed=False)
+    op_name = "nll_loss_composed"
+    x = loss_input(log_probs, op_name, "log_probs")
+    reduction = check_reduction(reduction, op_name)
+    w = class_weights(weight, x.shape[-1], x.dtype, op_name)
+    ignore_index = check_ignore_index(ignore_index, op_name)
+    target = class_targets(x, target, ignore_index, op_name, name="log_probs", probs_allowed=False)
     m = target.size
     _, safe, wt = _target_weights(target.reshape(-1), w, ignore_index, x.dtype)
     losses = -(x.reshape(m, x.shape[-1])[np.arange(m), safe] * Tensor._wrap(wt))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..grad_mode import is_grad_enabled
 from ..tensor import Tensor
 
 
@@ -24,13 +25,19 @@ def reduce(losses: np.ndarray, reduction: str, denom: float) -> np.ndarray:
     return total / denom if denom else np.asarray(np.nan, losses.dtype)
 
 
-def upstream(g: Tensor, reduction: str, denom: float, shape: tuple[int, ...]) -> Tensor:
+def upstream(g: Tensor, reduction: str, denom: float, shape: tuple[int, ...]) -> Tensor | np.ndarray:
     """The backward of ``reduce``: how much of the incoming gradient ``g`` reaches each
     sample's loss, shaped ``shape`` (per sample, with a trailing 1 to multiply a row of
-    class scores by it) or a 0-d tensor for 'mean' and 'sum'.
+    class scores by it) or 0-d for 'mean' and 'sum'.
 
     'none': g itself, one per sample; 'sum': g; 'mean': g / denom (the 1/N, or the
-    weight normaliser, made explicit). A mean over nothing passes on 0, never nan."""
+    weight normaliser, made explicit). A mean over nothing passes on 0, never nan.
+
+    A Tensor if this backward pass is recorded (create_graph), else a plain array: then
+    the loss's rule computes with plain arrays, nothing to record, and hands the engine
+    an array."""
+    if not is_grad_enabled():
+        g = g.data
     if reduction == "none":
         return g.reshape(shape)
     if reduction == "sum":

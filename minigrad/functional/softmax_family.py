@@ -18,6 +18,7 @@ import numpy as np
 from .. import ops
 from ..tensor import Tensor, record
 from .checks import TensorLike, as_float, check_axes, check_axis, check_mask, check_temperature
+from .row_reductions import max_along, sum_along
 
 # ====================================================================== softmax
 
@@ -46,7 +47,7 @@ def softmax(x: TensorLike, axis: int = -1, temperature: float = 1.0, where: Any 
     mask = check_mask(where, x.shape, "softmax")
     z, empty = _shifted(x.data, axis, temperature, mask)
     p = np.exp(z, out=z)
-    total = p.sum(axis=axis, keepdims=True)
+    total = sum_along(p, axis)
     if empty is not None:
         total[empty] = 1  # 0 / 1 = 0 rather than 0 / 0
     p /= total
@@ -66,13 +67,13 @@ def softmax_node(x: Tensor, p: np.ndarray, axis: int, temperature: float) -> Ten
 
 
 def _composed_logits(x: TensorLike, axis: int, temperature: float, where: Any,
-                     who: str) -> tuple[int, Tensor]:
+                     op_name: str) -> tuple[int, Tensor]:
     """The composed twins' shared start, in primitive ops: z = x / T, with the entries
     outside ``where`` set to -inf. Returns the checked axis and z."""
     x = as_float(x)
-    axis = check_axis(axis, x.ndim, who)
-    temperature = check_temperature(temperature, who)
-    mask = check_mask(where, x.shape, who)
+    axis = check_axis(axis, x.ndim, op_name)
+    temperature = check_temperature(temperature, op_name)
+    mask = check_mask(where, x.shape, op_name)
     z = x if temperature == 1.0 else x / temperature
     if mask is not None:
         z = ops.where(mask, z, -np.inf)
@@ -203,7 +204,7 @@ def log_softmax_array(x: np.ndarray, axis: int = -1, temperature: float = 1.0,
     a finite log). Entries outside ``mask`` get -inf; a slice with none taking part stays
     all -inf. (``log_softmax`` and ``cross_entropy`` both start here.)"""
     z, empty = _shifted(x, axis, temperature, mask)
-    total = np.exp(z).sum(axis=axis, keepdims=True)
+    total = sum_along(np.exp(z), axis)
     if empty is not None:
         total[empty] = 1  # log 1 = 0: the masked entries stay at -inf
     with np.errstate(divide="ignore"):  # only an axis of length 0 sums to 0 here
@@ -217,9 +218,9 @@ def _shifted(x: np.ndarray, axis: int, temperature: float,
     The largest entry becomes 0, so exp() of the result lies in [0, 1]. Also returns the
     slices in which no entry takes part (None without a mask)."""
     if mask is None:
-        return _divide(x - np.max(x, axis=axis, keepdims=True, initial=-np.inf), temperature), None
+        return _divide(x - max_along(x, axis), temperature), None
     z = np.where(mask, x, -np.inf)
-    top = np.max(z, axis=axis, keepdims=True, initial=-np.inf)
+    top = max_along(z, axis)
     empty = ~mask.any(axis=axis, keepdims=True)
     top[empty] = 0  # nothing takes part: nothing to shift by (and -inf - -inf would be nan)
     z -= top
