@@ -140,8 +140,11 @@ MISTAKES = [
     ),
     ("cross_entropy", "shifted = z - z.max(axis=-1, keepdims=True)", "shifted = z", "max trick"),
     ("logistic_regression", "w.grad = b.grad = None", "pass", "never resets .grad"),
+    ("logistic_regression", "b.data -= lr * b.grad.data", "pass", "never updates b"),
     ("logistic_regression", "-= lr *", "+= lr *", "stepped WITH the gradient"),
     ("two_layer_backward", "dZ /= n", "pass", "N times too large"),
+    ("two_layer_backward", "db2 = dZ.sum(axis=0)", "db2 = dZ", "sum of dZ over the batch axis"),
+    ("two_layer_backward", "dA = dH * (1 - H**2)", "dA = dH", "skipped tanh's derivative"),
     ("two_layer_backward", "dA = dH * (1 - H**2)", "dA = dH * (1 - (X @ W1 + b1) ** 2)", "pre-activation"),
     ("two_layer_backward", "dW2 = H.T @ dZ", "dW2 = dZ.T @ H", "dB = A^T G"),
 ]
