@@ -355,3 +355,44 @@ def _is_dir_fd(fd):
     import stat
 
     return stat.S_ISDIR(os.fstat(fd).st_mode)
+
+
+# ---------------------------------------------------------------- checkpoints: model and optimizer
+
+
+def test_checkpoint_keys_and_refusals(tmp_path):
+    from minigrad import optim
+    from minigrad.serialization import load_checkpoint, save_checkpoint
+
+    model = nn.Linear(2, 3, seed=0)
+    opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    path = tmp_path / "run.npz"
+    save_checkpoint(path, model=model, optimizer=opt)
+    assert set(load(path)) == {"model.weight", "model.bias", "optimizer.hyper.lr", "optimizer.hyper.momentum",
+                               "optimizer.hyper.weight_decay", "optimizer.hyper.nesterov"}
+    with pytest.raises(ValueError, match=r"holds the part 'optimizer', which was not passed"):
+        load_checkpoint(path, model=model)
+    with pytest.raises(ValueError, match=r"holds nothing for \['scheduler'\]"):
+        load_checkpoint(path, model=model, optimizer=opt, scheduler=opt)
+    with pytest.raises(TypeError, match=r"model= must have a state_dict\(\) method"):
+        save_checkpoint(path, model=np.zeros(2))
+    with pytest.raises(TypeError, match="at least one part"):
+        save_checkpoint(path)
+
+
+def test_a_failed_checkpoint_load_changes_nothing(tmp_path):
+    """The model loads first; when the optimizer then refuses its state (here: an Adam
+    state for an SGD), the model is put back as it was."""
+    from minigrad import optim
+    from minigrad.serialization import load_checkpoint, save_checkpoint
+
+    source = nn.Linear(2, 3, seed=0)
+    save_checkpoint(tmp_path / "run.npz", model=source, optimizer=optim.Adam(source.parameters()))
+    model = nn.Linear(2, 3, seed=1)
+    before = model.state_dict()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="another optimizer"):
+        load_checkpoint(tmp_path / "run.npz", model=model, optimizer=opt)
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, before[name])
+    assert opt.lr == 0.1
