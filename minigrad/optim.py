@@ -9,8 +9,14 @@ The training loop is always the same four lines::
 
 Updates follow PyTorch's ``torch.optim`` formulas (given in each class). They are
 applied in place to ``p.data`` with numpy, outside the graph, and keep each parameter's
-dtype (a float32 model stays float32). A parameter whose ``.grad`` is None (it did not
-take part in the loss) is skipped, and its optimizer state is left untouched.
+dtype (a float32 model stays float32), 0-d parameters included. A parameter whose
+``.grad`` is None (it did not take part in the loss) is skipped, and its optimizer state
+is left untouched.
+
+``opt.state_dict()`` and ``opt.load_state_dict(state)`` save and restore the
+hyperparameters and the per-parameter state (momentum buffers, Adam's moments and step
+counts) as a flat ``{name: array}``, so that a run saved with its model
+(``serialization.save_checkpoint``) resumes exactly where it stopped.
 """
 
 from __future__ import annotations
