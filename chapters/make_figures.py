@@ -5,17 +5,19 @@
 
 Each chapter is run exactly as the tests run it (``check_chapter.run_chapter``, every
 check on), writing its figures into a fresh temporary directory; the figures it shows are
-then copied into chapters/figures/. Commit them with the chapter.
+then copied into chapters/figures/ (atomically, by the writer minigrad saves models and
+figures with). Commit them with the chapter.
 """
 
 from __future__ import annotations
 
-import shutil
 import sys
 import tempfile
 from pathlib import Path
 
 from check_chapter import COMMITTED_FIGURES, chapter_paths, run_chapter
+
+from minigrad._atomic import atomic_write
 
 
 def make_figures(paths: list[Path]) -> list[str]:
@@ -27,7 +29,8 @@ def make_figures(paths: list[Path]) -> list[str]:
             fig_dir = Path(scratch)
             shown = run_chapter(path, fig_dir, committed_figures=fig_dir)  # not committed yet
             for name in shown:
-                shutil.copyfile(fig_dir / name, COMMITTED_FIGURES / name)
+                image = (fig_dir / name).read_bytes()
+                atomic_write(COMMITTED_FIGURES / name, lambda f, image=image: f.write(image))
                 print(f"{path.name}: wrote chapters/figures/{name}")
             made += shown
     return made

@@ -11,12 +11,17 @@ the gradient p - y. Every example accepts::
 (the regression examples also ``--dataset``, each dataset with its own default epochs and
 lr), prints progress lines ``epoch  3/20  loss 0.4321  test acc  91.2%``, then the final
 metric and ``figures written (N):`` with the paths. A bad value is an argparse error: a
-message on stderr and exit code 2, before anything runs.
+message on stderr and exit code 2, before anything runs; that includes an ``--out`` or
+``--save`` that could not be written at the end (checked before training, so that a
+finished run is never lost). ``--help`` shows every flag's default. Training that
+diverges (a loss that is not finite, or that explodes) stops at once with a message and
+exit code 1 (``LossGuard``).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -69,6 +74,19 @@ def positive_floats(text: str) -> list[float]:
     return [positive_float(p) for p in parts]
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """``--help`` with every flag's default: argparse adds ``(default: ...)`` to each help
+    text, unless the text already says it (the per-dataset defaults do)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.help and "(default" in action.help:
+            return action.help
+        if isinstance(action.default, (list, tuple)):  # as it is typed: 0.2,0.7,1
+            shown = ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in action.default)
+            return f"{action.help} (default: {shown.replace('%', '%%')})"
+        return super()._get_help_string(action)
+
+
 def build_parser(name: str, description: str, datasets: Mapping[str, Mapping[str, float]] | None = None, *,
                  epochs: int | None = None, lr: float | None = None, batch_size: int = 32,
                  optimizer: str = "sgd", epochs_help: str = "passes over the training data",
@@ -87,7 +105,8 @@ def build_parser(name: str, description: str, datasets: Mapping[str, Mapping[str
             return f"{value:g}"
         return ", ".join(f"{d}: {v[key]:g}" for d, v in datasets.items())
 
-    parser = argparse.ArgumentParser(prog=f"{name}.py", description=description)
+    parser = argparse.ArgumentParser(prog=f"{name}.py", description=description,
+                                     formatter_class=HelpFormatter)
     if datasets is not None:
         parser.add_argument("--dataset", choices=list(datasets), default=next(iter(datasets)),
                             help="the data to train on (default: %(default)s)")
@@ -107,10 +126,13 @@ def build_parser(name: str, description: str, datasets: Mapping[str, Mapping[str
     parser.add_argument("--out", metavar="DIR", default=os.path.join("out", name),
                         help="folder for the figures (default: %(default)s)")
     parser.add_argument("--save", metavar="PATH", default=None,
-                        help="also save the trained parameters to PATH (minigrad.save, an .npz file)")
-    parser.add_argument("--show", action="store_true", help="open the figures in windows at the end")
+                        help="also save the trained parameters to PATH (minigrad.save, an .npz file) "
+                             "(default: not saved)")
+    parser.add_argument("--show", action="store_true",
+                        help="open the figures in windows at the end (default: off)")
     parser.add_argument("--graph", action="store_true",
-                        help="also draw the computation graph of the loss (minigrad.draw_graph)")
+                        help="also draw the computation graph of the loss (minigrad.draw_graph) "
+                             "(default: off)")
     return parser
 
 
@@ -118,6 +140,7 @@ def parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpar
     """Parse the flags (a bad value exits with code 2 and a message), fill in the
     dataset's defaults, and choose matplotlib's backend: Agg unless --show."""
     args = parser.parse_args(argv)
+    args.prog = parser.prog  # for LossGuard's message
     per_dataset = vars(args).pop("dataset_defaults", None)
     if per_dataset is not None:
         defaults = per_dataset[args.dataset]
@@ -125,12 +148,53 @@ def parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argpar
             args.epochs = int(defaults["epochs"])
         if args.lr is None:
             args.lr = float(defaults["lr"])
-    if os.path.exists(args.out) and not os.path.isdir(args.out):
-        parser.error(f"argument --out: {args.out!r} exists and is not a folder")
-    if args.save is not None and os.path.isdir(args.save):
-        parser.error(f"argument --save: {args.save!r} is a folder, expected a file path")
+    problem = check_out_folder(args.out)
+    if problem:
+        parser.error(f"argument --out: {problem}")
+    problem = check_save_path(args.save) if args.save is not None else None
+    if problem:
+        parser.error(f"argument --save: {problem}")
     plot.pyplot(show=args.show)  # before anything imports pyplot
     return args
+
+
+# The outputs are checked before training, so that a run is not lost at its very end for
+# want of a place to write it. The checks create nothing.
+
+
+def _nearest_existing(path: str) -> str:
+    """``path`` itself if it exists, else its closest existing parent folder (or file)."""
+    path = os.path.abspath(path)
+    while not os.path.lexists(path):
+        path = os.path.dirname(path)
+    return path
+
+
+def _writable_folder(folder: str, path: str) -> str | None:
+    """Why folders could not be created at ``path`` inside ``folder`` (None if they can)."""
+    if not os.path.isdir(folder):
+        return f"{path!r} lies under {folder!r}, which is a file, not a folder"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"cannot write into the folder {folder!r} (permission denied)"
+    return None
+
+
+def check_out_folder(out: str) -> str | None:
+    """Why ``--out`` cannot hold the figures (None if it can): it, or one of its parents,
+    is a file, or the folder where it is (to be) is not writable."""
+    existing = _nearest_existing(out)
+    if existing == os.path.abspath(out) and not os.path.isdir(existing):
+        return f"{out!r} exists and is not a folder"
+    return _writable_folder(existing, out)
+
+
+def check_save_path(save: str) -> str | None:
+    """Why ``--save`` cannot be written (None if it can): it is a folder (or names one
+    with a trailing slash), lies under a file, or its folder is not writable."""
+    if os.path.isdir(save) or save.endswith(("/", os.sep)):
+        return f"{save!r} is a folder, expected a file path"
+    folder = os.path.dirname(os.path.abspath(save))
+    return _writable_folder(_nearest_existing(folder), save)
 
 
 # ---------------------------------------------------------------- progress
@@ -191,6 +255,44 @@ def split_and_standardize(X: np.ndarray, y: np.ndarray, seed: int, class_names: 
 # ---------------------------------------------------------------- training
 
 
+class TrainingDiverged(SystemExit):
+    """Raised by ``LossGuard``: as a SystemExit with a message, it ends a script with that
+    message on stderr and exit code 1 (and ``main()`` called from Python raises it)."""
+
+
+class LossGuard:
+    """Stops a training run that diverges, instead of training on (and printing
+    300-digit losses or nan) until the end.
+
+    ``check(loss, epoch)`` after each step's forward pass raises ``TrainingDiverged`` when
+    the loss is not finite, or when it has *exploded*: ``|loss| > EXPLODED x max(|first
+    loss|, 1)``, the first loss being the first one checked (the ``max`` with 1 keeps a
+    first loss near 0, as a policy-gradient surrogate may have, from making every later
+    loss look like an explosion)."""
+
+    EXPLODED = 1e6
+
+    def __init__(self, args: argparse.Namespace, what: str = "") -> None:
+        self.lr = args.lr
+        self.prog = getattr(args, "prog", "")
+        self.what = what
+        self.first: float | None = None
+
+    def check(self, loss: Any, epoch: int) -> None:
+        value = float(loss.item() if isinstance(loss, mg.Tensor) else loss)
+        if self.first is None and math.isfinite(value):
+            self.first = abs(value)
+            return
+        if math.isfinite(value) and abs(value) <= self.EXPLODED * max(self.first or 0.0, 1.0):
+            return
+        reason = (f"the loss is {value}" if not math.isfinite(value) else
+                  f"the loss reached {value:.3g}, more than {self.EXPLODED:g} times its first value "
+                  f"{self.first:.4g}")
+        raise TrainingDiverged(f"{self.prog}: error: training{self.what} diverged in epoch {epoch}: "
+                               f"{reason}; nothing was saved. The learning rate --lr {self.lr:g} is "
+                               "probably too large: try a smaller one.")
+
+
 def make_optimizer(name: str, params: Any, lr: float) -> optim.Optimizer:
     if name == "sgd":
         return optim.SGD(params, lr=lr, momentum=0.9)
@@ -240,11 +342,13 @@ def train(model: Classifier, params: list[mg.Tensor], split: Split, args: argpar
     loader = data.DataLoader(split.X_train, split.y_train, batch_size=args.batch_size, shuffle=True,
                              seed=args.seed)
     opt = make_optimizer(args.optimizer, params, args.lr if lr is None else lr)
+    guard = LossGuard(args)
     history = History()
     for epoch in range(args.epochs + 1):  # epoch 0: the untrained model, for reference
         for xb, yb in loader if epoch else ():
             opt.zero_grad()
             loss = model.loss(model.forward(mg.Tensor(xb)), yb)
+            guard.check(loss, epoch)
             loss.backward()
             opt.step()
             if after_step is not None:

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 from _common import (
     Figures,
+    LossGuard,
     build_parser,
     finish,
     make_optimizer,
@@ -226,6 +227,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     print(f"{args.train_size} training and {args.test_size} held-out dictionaries of 4-10 pairs; "
           f"best guess without the pairing: {100 * chance:.1f}%")
     history: dict[str, list[float]] = {"loss": [], "test_loss": [], "train_accuracy": [], "accuracy": []}
+    guard = LossGuard(args)
     for epoch in range(args.epochs + 1):  # epoch 0: the untrained model, for reference
         order = rng.permutation(args.train_size) if epoch else []
         for start in range(0, len(order), args.batch_size):
@@ -233,6 +235,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             queries, pairs = encode(train, rows)
             logits, _ = model(queries, pairs, train["mask"][rows])
             loss = F.cross_entropy(logits, train["targets"][rows], ignore_index=IGNORE)
+            guard.check(loss, epoch)
             if args.graph and epoch == 1 and start == 0:
                 figs.graph(loss)  # one step's graph, before backward() frees it
             opt.zero_grad()

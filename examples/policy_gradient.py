@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 from _common import (
     Figures,
+    LossGuard,
     build_parser,
     finish,
     make_optimizer,
@@ -119,12 +120,14 @@ def train_bandit(args: Any, rng: np.random.Generator, temperature: float, runs: 
     z = mg.Tensor(np.zeros(shape), requires_grad=True)  # start uniform: every arm equally likely
     opt = make_optimizer(args.optimizer, [z], args.lr)
     rewards_seen, probs_seen, losses = [], [], []
+    guard = LossGuard(args, what=f" of the bandit at T = {temperature:g}")
     for epoch in range(1, args.epochs + 1):
         actions = np.asarray(sample(z.data, temperature=temperature, rng=rng, size=batch_size))
         actions = np.moveaxis(actions, 0, -1)  # (runs..., episodes)
         rewards = pull(actions, rng)
         logits = z.reshape(shape[:-1] + (1, shape[-1])).broadcast_to(actions.shape + shape[-1:])
         loss = reinforce_loss(logits, actions, advantages(rewards), temperature)
+        guard.check(loss, epoch)
         if graph_to is not None and epoch == 1:
             graph_to.graph(loss)  # one step's graph, before backward() frees it
         opt.zero_grad()
@@ -296,6 +299,7 @@ def train_grid(args: Any, rng: np.random.Generator) -> dict[str, Any]:
     opt = make_optimizer(args.optimizer, [z], args.lr)
     history: dict[str, list[float]] = {"return": [], "success": [], "steps": []}
     t_ = args.temperature
+    guard = LossGuard(args, what=" in the grid world")
     for epoch in range(1, args.epochs + 1):
         ep = run_episodes(z.data, args.batch_size, args.max_steps, t_, rng)
         # baseline: the mean return at the same time step of the *other* episodes still running
@@ -308,6 +312,7 @@ def train_grid(args: Any, rng: np.random.Generator) -> dict[str, Any]:
         states, actions = ep["states"], ep["actions"]
         ce = F.cross_entropy(z[states] * (1.0 / t_), actions, reduction="none")  # -log pi(a_t | s_t)
         loss = (ce * mg.Tensor(adv)).sum() * (1.0 / args.batch_size)
+        guard.check(loss, epoch)
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 from _common import (
     Figures,
+    LossGuard,
     build_parser,
     finish,
     make_optimizer,
@@ -213,11 +214,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     opt = make_optimizer(args.optimizer, model.parameters(), args.lr)
     figs = Figures(args.out, "sampling", args.show)
     history: dict[str, list[float]] = {"loss": [], "test_loss": [], "accuracy": []}
+    guard = LossGuard(args)
     for epoch in range(args.epochs + 1):  # epoch 0: the untrained model, for reference
         order = rng.permutation(len(y_train)) if epoch else []
         for start in range(0, len(order), args.batch_size):
             rows = order[start:start + args.batch_size]
             loss = F.cross_entropy(model(X_train[rows]), y_train[rows])
+            guard.check(loss, epoch)
             if args.graph and epoch == 1 and start == 0:
                 figs.graph(loss)  # one step's graph, before backward() frees it
             opt.zero_grad()

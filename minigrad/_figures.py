@@ -11,9 +11,10 @@ something is drawn.
 from __future__ import annotations
 
 import os
-import secrets
 import sys
 from typing import Any
+
+from ._atomic import atomic_write
 
 
 def pyplot(show: bool = False) -> Any:
@@ -41,19 +42,13 @@ def pyplot(show: bool = False) -> Any:
 
 def save_figure(fig: Any, path: str | os.PathLike) -> str:
     """Write ``fig`` to ``path``, its format taken from the extension (png without one),
-    creating missing folders; returns the path. Atomic: the image goes to a temporary file
-    beside ``path`` and is renamed over it only when complete, so a reader never sees half
-    a file. (Not mkstemp: its 0600 permissions would stick to the figure.)"""
+    creating missing folders; returns the path. Atomic, like saving a model: both go
+    through ``_atomic.atomic_write`` (temporary file beside ``path``, fsync, rename; the
+    permission bits of a replaced file are kept, a symlink is written through, a failure
+    leaves no temporary file)."""
     path = os.fspath(path)
     folder, base = os.path.split(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     fmt = os.path.splitext(base)[1][1:].lower() or "png"
-    tmp = os.path.join(folder, f".{base}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    try:
-        fig.savefig(tmp, format=fmt)
-        os.replace(tmp, os.path.join(folder, base))
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, lambda f: fig.savefig(f, format=fmt))
     return path

@@ -4,8 +4,9 @@ preparation steps (split, standardize, minibatches).
 Everything returns plain numpy arrays: features ``X`` as float64 of shape
 ``(n_samples, n_features)`` and labels ``y`` as int64 class indices ``0 .. k-1``. Wrap
 them in ``Tensor`` when they enter a model. Every random choice is drawn from a
-``numpy.random.Generator`` built from ``seed`` (an int, or a Generator to share), so the
-same seed always gives the same data.
+``numpy.random.Generator`` built from ``seed`` (an integer >= 0, None for fresh entropy,
+or a Generator to share), so the same seed always gives the same data; anything else is
+refused with an error naming the argument.
 
 The real datasets ship inside the package (``minigrad/datasets/``, see its README for
 sources and licences); nothing is downloaded.
@@ -22,7 +23,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-Seed = int | np.random.Generator | None
+from ._seed import Seed, make_rng
 
 # ---------------------------------------------------------------- checks
 
@@ -34,10 +35,30 @@ def _positive_int(name: str, value: Any, minimum: int = 1) -> int:
 
 
 def _non_negative(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number >= 0, got {value!r} ({type(value).__name__})")
     x = float(value)
     if not math.isfinite(x) or x < 0:
         raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
     return x
+
+
+def _numbers(name: str, value: Any, expected: str) -> np.ndarray:
+    """``value`` as a float64 array, refusing strings, bools and anything not numeric (which
+    ``np.asarray(..., dtype=float)`` would convert or fail on with a message not naming it)."""
+    array = np.asarray(value)
+    if array.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must be {expected}, got {value!r}")
+    return array.astype(np.float64)
+
+
+def _box(center_box: Any) -> tuple[float, float]:
+    """``center_box`` as a pair of finite numbers (low, high) with low < high."""
+    box = _numbers("make_blobs: center_box", center_box, "a pair of numbers (low, high)")
+    if box.shape != (2,) or not np.all(np.isfinite(box)) or not box[0] < box[1]:
+        raise ValueError(f"make_blobs: center_box must be a pair of finite numbers (low, high) with "
+                         f"low < high, got {center_box!r}")
+    return float(box[0]), float(box[1])
 
 
 def _split_evenly(n: int, k: int) -> list[int]:
@@ -66,19 +87,23 @@ def make_blobs(n_samples: int = 100, centers: int | Sequence[Sequence[float]] = 
     samples are split as evenly as possible between clusters, then shuffled. Returns
     ``X`` float64 ``(n_samples, n_features)`` and ``y`` int64 (the cluster index)."""
     n = _positive_int("make_blobs: n_samples", n_samples)
-    rng = np.random.default_rng(seed)
+    rng = make_rng(seed, "make_blobs: seed")
     if isinstance(centers, (int, np.integer)) and not isinstance(centers, bool):
         k = _positive_int("make_blobs: centers", centers)
         d = _positive_int("make_blobs: n_features", n_features)
-        low, high = center_box
+        low, high = _box(center_box)
         centre_array = rng.uniform(low, high, size=(k, d))
     else:
-        centre_array = np.asarray(centers, dtype=np.float64)
+        centre_array = _numbers("make_blobs: centers", centers,
+                                "a count or an array of shape (k, n_features)")
         if centre_array.ndim != 2 or len(centre_array) == 0:
             raise ValueError(f"make_blobs: centers must be a count or an array of shape (k, n_features), "
                              f"got shape {centre_array.shape}")
+        if not np.all(np.isfinite(centre_array)):
+            raise ValueError("make_blobs: centers must be finite, got NaN or infinity in "
+                             f"{centre_array.tolist()}")
         k, d = centre_array.shape
-    stds = np.asarray(cluster_std, dtype=np.float64)
+    stds = _numbers("make_blobs: cluster_std", cluster_std, "a number >= 0 or one per cluster")
     if stds.ndim == 0:
         stds = np.full(k, float(stds))
     if stds.shape != (k,) or np.any(stds < 0) or not np.all(np.isfinite(stds)):
@@ -101,7 +126,7 @@ def make_moons(n_samples: int = 100, noise: float = 0.0, seed: Seed = 0) -> tupl
     ``n_samples`` is odd."""
     n = _positive_int("make_moons: n_samples", n_samples, minimum=2)
     noise = _non_negative("make_moons: noise", noise)
-    rng = np.random.default_rng(seed)
+    rng = make_rng(seed, "make_moons: seed")
     n0, n1 = _split_evenly(n, 2)
     t0 = np.linspace(0.0, np.pi, n0)
     t1 = np.linspace(0.0, np.pi, n1)
@@ -124,7 +149,7 @@ def make_spirals(n_samples: int = 300, n_classes: int = 3, noise: float = 0.2,
     n = _positive_int("make_spirals: n_samples", n_samples)
     k = _positive_int("make_spirals: n_classes", n_classes)
     noise = _non_negative("make_spirals: noise", noise)
-    rng = np.random.default_rng(seed)
+    rng = make_rng(seed, "make_spirals: seed")
     counts = _split_evenly(n, k)
     arms = []
     for c in range(k):
@@ -221,7 +246,7 @@ def train_test_split(X: Any, y: Any, test_size: float | int = 0.25, seed: Seed =
     if not 1 <= n_test <= n - 1:
         raise ValueError(f"train_test_split: test_size={test_size!r} gives {n_test} test rows out of {n}; "
                          "both parts need at least one row")
-    rng = np.random.default_rng(seed)
+    rng = make_rng(seed, "train_test_split: seed")
     if not stratify:
         order = rng.permutation(n)
         test, train = order[:n_test], order[n_test:]
@@ -299,7 +324,7 @@ class DataLoader:
         self.batch_size = _positive_int("DataLoader: batch_size", batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
-        self.rng = np.random.default_rng(seed)
+        self.rng = make_rng(seed, "DataLoader: seed")
 
     def __len__(self) -> int:
         n = len(self.y)

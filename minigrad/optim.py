@@ -9,14 +9,20 @@ The training loop is always the same four lines::
 
 Updates follow PyTorch's ``torch.optim`` formulas (given in each class). They are
 applied in place to ``p.data`` with numpy, outside the graph, and keep each parameter's
-dtype (a float32 model stays float32). A parameter whose ``.grad`` is None (it did not
-take part in the loss) is skipped, and its optimizer state is left untouched.
+dtype (a float32 model stays float32), 0-d parameters included. A parameter whose
+``.grad`` is None (it did not take part in the loss) is skipped, and its optimizer state
+is left untouched.
+
+``opt.state_dict()`` and ``opt.load_state_dict(state)`` save and restore the
+hyperparameters and the per-parameter state (momentum buffers, Adam's moments and step
+counts) as a flat ``{name: array}``, so that a run saved with its model
+(``serialization.save_checkpoint``) resumes exactly where it stopped.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -36,6 +42,13 @@ def _check_number(name: str, value: Any, low: float = 0.0, high: float | None = 
         bound = "" if high is None else (f" and < {high}" if high_open else f" and <= {high}")
         raise ValueError(f"{name} must be >= {low}{bound}, got {value!r}")
     return x
+
+
+def _array(x: Any) -> np.ndarray:
+    """``x`` as an ndarray. Arithmetic on a 0-d array returns a numpy scalar, which the
+    in-place updates below (``+=``, ``out=``) cannot write into: for a 0-d parameter they
+    would silently update a copy."""
+    return np.asarray(x)
 
 
 class Optimizer:
@@ -94,6 +107,112 @@ class Optimizer:
     def _update(self, p: Tensor, g: np.ndarray, state: dict[str, Any]) -> None:
         raise NotImplementedError
 
+    # ------------------------------------------------------------ saving and resuming
+    # subclasses name their hyperparameters (attributes set by _configure) and the keys of
+    # their per-parameter state
+    hyperparameters: tuple[str, ...] = ()
+    state_keys: tuple[str, ...] = ()
+
+    def _configure(self, **hyperparameters: Any) -> None:
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Everything a resumed run needs, as ``{name: array}`` (copies), ready for
+        ``minigrad.save``: the hyperparameters as ``"hyper.<name>"`` (e.g. ``"hyper.lr"``)
+        and each parameter's state as ``"state.<i>.<key>"``, ``i`` being the parameter's
+        position in the list the optimizer was given (e.g. ``"state.0.momentum_buffer"``,
+        Adam's ``"state.0.step"``, ``"state.0.m"``, ``"state.0.v"``). A parameter that has
+        not been updated yet has no state and no keys.
+
+        PyTorch's ``state_dict`` holds the same information nested
+        (``{"state": {i: {...}}, "param_groups": [...]}``); here it is flat and all numeric,
+        so that it is saved without pickle."""
+        out = {f"hyper.{name}": np.array(getattr(self, name)) for name in self.hyperparameters}
+        for i, state in enumerate(self.state):
+            for key, value in state.items():
+                out[f"state.{i}.{key}"] = np.array(value, copy=True)
+        return out
+
+    def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
+        """Restore the hyperparameters and per-parameter state saved by ``state_dict``
+        (for the same kind of optimizer over parameters of the same shapes, in the same
+        order), so that training continues exactly as if it had never stopped.
+
+        Everything is checked before anything changes: on error (a missing or unexpected
+        key, a state array whose shape is not its parameter's, a bad hyperparameter) the
+        optimizer is left as it was. Arrays are copied, in each parameter's dtype."""
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"load_state_dict() expects a mapping name -> array (from state_dict() or "
+                            f"minigrad.load), got {type(state_dict).__name__}")
+        name = type(self).__name__
+        hyper = _read_hyperparameters(name, self.hyperparameters, state_dict)
+        per_param = self._read_state(name, state_dict)
+        try:
+            self._configure(**hyper)  # checks every value first, then sets them all
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"load_state_dict() into {name}: {err}; the optimizer was not changed") from None
+        self.state = per_param
+
+    def _read_state(self, name: str, state_dict: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The ``"state.<i>.<key>"`` entries as one state dict per parameter, checked."""
+        found: list[dict[str, Any]] = [{} for _ in self.params]
+        for key, value in state_dict.items():
+            if key.startswith("hyper."):
+                continue
+            i, item = _state_key(name, key, len(self.params), self.state_keys)
+            found[i][item] = _state_value(name, key, value, item, self.params[i])
+        for i, state in enumerate(found):
+            if state and set(state) != set(self.state_keys):
+                missing = sorted(set(self.state_keys) - set(state))
+                raise ValueError(f"load_state_dict() into {name}: parameter {i} has state "
+                                 f"{sorted(state)} but not {missing}; the optimizer was not changed")
+        return found
+
+
+def _read_hyperparameters(name: str, names: tuple[str, ...], state_dict: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``"hyper.<name>"`` entries as Python values, or an error naming what differs."""
+    expected = {f"hyper.{h}" for h in names}
+    given = {k for k in state_dict if isinstance(k, str) and k.startswith("hyper.")}
+    if given != expected:
+        raise ValueError(f"load_state_dict() into {name}: expected the hyperparameters "
+                         f"{sorted(expected)}, got {sorted(given)} (a state dict of another optimizer?); "
+                         "the optimizer was not changed")
+    values = {}
+    for h in names:
+        array = np.asarray(state_dict[f"hyper.{h}"])
+        values[h] = tuple(array.tolist()) if array.ndim else array.item()
+    return values
+
+
+def _state_key(name: str, key: Any, n_params: int, state_keys: tuple[str, ...]) -> tuple[int, str]:
+    """``"state.<i>.<item>"`` split into (i, item), or an error saying what was expected."""
+    parts = key.split(".") if isinstance(key, str) else []
+    if len(parts) != 3 or parts[0] != "state" or not parts[1].isdigit() or parts[2] not in state_keys:
+        raise ValueError(f"load_state_dict() into {name}: unexpected key {key!r} (expected 'hyper.<name>' "
+                         f"or 'state.<i>.<key>' with key in {list(state_keys)}); the optimizer was not "
+                         "changed")
+    i = int(parts[1])
+    if i >= n_params:
+        raise ValueError(f"load_state_dict() into {name}: {key!r} is for parameter {i}, but the optimizer "
+                         f"has {n_params} parameters; the optimizer was not changed")
+    return i, parts[2]
+
+
+def _state_value(name: str, key: str, value: Any, item: str, p: Tensor) -> Any:
+    """A saved state entry as the optimizer keeps it: the step count as an int, a buffer
+    as an array of ``p``'s shape and dtype (a copy)."""
+    array = np.asarray(value)
+    if array.dtype.kind not in "biuf":
+        raise ValueError(f"load_state_dict() into {name}: {key!r} has dtype {array.dtype}, expected numbers")
+    if item == "step":
+        if array.shape != () or array.dtype.kind not in "iu" or array < 0:
+            raise ValueError(f"load_state_dict() into {name}: {key!r} must be an integer >= 0, got {value!r}")
+        return int(array)
+    if array.shape != p.shape:
+        raise ValueError(f"load_state_dict() into {name}: {key!r} has shape {array.shape} but the parameter "
+                         f"has shape {p.shape}; the optimizer was not changed")
+    return array.astype(p.dtype, copy=True)
+
 
 class SGD(Optimizer):
     """Stochastic gradient descent, with optional momentum and weight decay.
@@ -111,16 +230,22 @@ class SGD(Optimizer):
     These are PyTorch's ``torch.optim.SGD`` formulas with ``dampening=0``.
     """
 
+    hyperparameters = ("lr", "momentum", "weight_decay", "nesterov")
+    state_keys = ("momentum_buffer",)
+
     def __init__(self, params: Iterable[Tensor], lr: float, momentum: float = 0.0,
                  weight_decay: float = 0.0, nesterov: bool = False) -> None:
-        self.lr = _check_number("SGD: lr", lr)
-        self.momentum = _check_number("SGD: momentum", momentum)
-        self.weight_decay = _check_number("SGD: weight_decay", weight_decay)
-        if nesterov and self.momentum == 0:
+        self._configure(lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=nesterov)
+        super().__init__(params)
+
+    def _configure(self, lr: Any, momentum: Any, weight_decay: Any, nesterov: Any) -> None:
+        lr = _check_number("SGD: lr", lr)
+        momentum = _check_number("SGD: momentum", momentum)
+        weight_decay = _check_number("SGD: weight_decay", weight_decay)
+        if nesterov and momentum == 0:
             raise ValueError("SGD: nesterov=True needs momentum > 0 (Nesterov's method is a "
                              "variant of momentum)")
-        self.nesterov = bool(nesterov)
-        super().__init__(params)
+        self.lr, self.momentum, self.weight_decay, self.nesterov = lr, momentum, weight_decay, bool(nesterov)
 
     def step(self) -> None:
         """Update every parameter that has a gradient, in place."""
@@ -136,18 +261,18 @@ class SGD(Optimizer):
         # g is p.grad's own array: never changed in place. An array made here ("ours") may be.
         ours = False
         if self.weight_decay != 0:
-            decayed = self.weight_decay * p.data
+            decayed = _array(self.weight_decay * p.data)
             decayed += g  # g + wd * p, in one temporary
             g, ours = decayed, True
         if self.momentum != 0:
             b = state.get("momentum_buffer")
             if b is None:
-                b = state["momentum_buffer"] = g.copy()
+                b = state["momentum_buffer"] = np.array(g, copy=True)  # an array even for a 0-d p
             else:
                 b *= self.momentum
                 b += g
             if self.nesterov:
-                ahead = self.momentum * b
+                ahead = _array(self.momentum * b)
                 ahead += g  # g + mu * b
                 g, ours = ahead, True
             else:
@@ -181,19 +306,26 @@ class Adam(Optimizer):
     gradient.
     """
 
+    hyperparameters = ("lr", "betas", "eps", "weight_decay")
+    state_keys = ("step", "m", "v")
+
     def __init__(self, params: Iterable[Tensor], lr: float = 1e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0) -> None:
-        self.lr = _check_number("Adam: lr", lr)
+        self._configure(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+        super().__init__(params)
+
+    def _configure(self, lr: Any, betas: Any, eps: Any, weight_decay: Any) -> None:
+        lr = _check_number("Adam: lr", lr)
         try:
             beta1, beta2 = betas
         except (TypeError, ValueError):
             raise ValueError(f"Adam: betas must be a pair (beta1, beta2), got {betas!r}") from None
-        self.betas = (_check_number("Adam: betas[0]", beta1, high=1.0, high_open=True),
-                      _check_number("Adam: betas[1]", beta2, high=1.0, high_open=True))
-        self.eps = _check_number("Adam: eps", eps)
-        self.weight_decay = _check_number("Adam: weight_decay", weight_decay)
-        super().__init__(params)
+        betas = (_check_number("Adam: betas[0]", beta1, high=1.0, high_open=True),
+                 _check_number("Adam: betas[1]", beta2, high=1.0, high_open=True))
+        eps = _check_number("Adam: eps", eps)
+        weight_decay = _check_number("Adam: weight_decay", weight_decay)
+        self.lr, self.betas, self.eps, self.weight_decay = lr, betas, eps, weight_decay
 
     def _update(self, p: Tensor, g: np.ndarray, state: dict[str, Any]) -> None:
         beta1, beta2 = self.betas
@@ -204,7 +336,7 @@ class Adam(Optimizer):
         state["step"] += 1
         t, m, v = state["step"], state["m"], state["v"]
         if self.weight_decay != 0:
-            decayed = self.weight_decay * p.data
+            decayed = _array(self.weight_decay * p.data)
             decayed += g  # g + wd * p, in one temporary
             g = decayed
         m *= beta1
@@ -214,10 +346,10 @@ class Adam(Optimizer):
         g2 *= 1 - beta2
         v += g2  # v + (1 - beta2) g^2
         # p -= lr * m_hat / (sqrt(v_hat) + eps), with two temporaries updated in place
-        denom = v / (1 - beta2 ** t)  # v_hat
+        denom = _array(v / (1 - beta2 ** t))  # v_hat
         np.sqrt(denom, out=denom)
         denom += self.eps
-        update = m / (1 - beta1 ** t)  # m_hat
+        update = _array(m / (1 - beta1 ** t))  # m_hat
         update *= self.lr
         update /= denom
         p.data -= update

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from ._seed import make_rng
 from .tensor import Tensor
 
 __all__ = ["filter_logits", "probabilities", "sample", "gumbel_max_sample"]
@@ -181,13 +182,13 @@ def sample(logits: Any, temperature: float = 1.0, top_k: int | None = None, top_
     the cumulative sum ``c_i = q_0 + ... + q_i`` that are ``<= u``, i.e. the ``i`` with
     ``c_{i-1} <= u < c_i``, which happens with probability ``c_i - c_{i-1} = q_i``.
 
-    ``rng``: a ``numpy.random.Generator``, or an int seed (same seed, same draws), or None
-    for fresh entropy. ``size``: None for one draw per row, or the shape of independent
-    draws: the result has shape ``size + logits.shape[:-1]``. One draw from a 1-D row is
-    returned as a Python int, everything else as an int64 array.
+    ``rng``: a ``numpy.random.Generator``, or an integer seed >= 0 (same seed, same draws),
+    or None for fresh entropy; anything else raises. ``size``: None for one draw per row,
+    or the shape of independent draws: the result has shape ``size + logits.shape[:-1]``.
+    One draw from a 1-D row is returned as a Python int, everything else as an int64 array.
     """
+    gen = make_rng(rng, "sample: rng")
     q = probabilities(logits, temperature, top_k, top_p).astype(np.float64)
-    gen = np.random.default_rng(rng)
     batch = q.shape[:-1]
     cdf = np.cumsum(q, axis=-1)
     # scale u by the row total so a total that rounded to 1 - 1e-16 can't be overshot
@@ -215,7 +216,7 @@ def gumbel_max_sample(logits: Any, temperature: float = 1.0, top_k: int | None =
     x = _as_logits(logits)
     t = _check_temperature(temperature)
     z = _filter(_scale(x, t), _check_top_k(top_k), _check_top_p(top_p))
-    gen = np.random.default_rng(rng)
+    gen = make_rng(rng, "gumbel_max_sample: rng")
     # U in [tiny, 1): never 0 or 1, so both logs stay finite
     u = gen.uniform(np.finfo(np.float64).tiny, 1.0, size=_size(size) + x.shape)
     gumbel = -np.log(-np.log(u))

@@ -7,19 +7,26 @@ Two promises:
 * **Saving is atomic.** The arrays go to a temporary file in the target's directory,
   which is flushed to disk (fsync) and only then renamed over the target
   (``os.replace``, atomic on POSIX and Windows). A crash or an error mid-save leaves
-  the old file intact, never a half-written one.
+  the old file intact, never a half-written one, and no temporary file behind. Saving
+  over a file keeps its permission bits; saving to a symlink writes to the file it
+  points to. (All of this is ``minigrad._atomic.atomic_write``, shared with figures.)
 
 Typical use::
 
     minigrad.save(model.state_dict(), "model.npz")
     model.load_state_dict(minigrad.load("model.npz"))
+
+To stop training and resume it later exactly where it was, save the optimizer's state
+with the model, in one file::
+
+    save_checkpoint("run.npz", model=model, optimizer=opt)
+    ...
+    load_checkpoint("run.npz", model=model, optimizer=opt)   # a new model and optimizer
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import secrets
 import zipfile
 import zlib
 from collections.abc import Mapping
@@ -27,8 +34,23 @@ from typing import IO, Any
 
 import numpy as np
 
+from ._atomic import atomic_write
+
 # numeric arrays only: bool, signed and unsigned integers, floats, complex
 _SAVABLE_KINDS = "biufc"
+
+
+def _check_key(name: Any, state_dict: Mapping[str, Any]) -> None:
+    """A key must survive the round trip through a zip member name ``<key>.npy``."""
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"save(): every key must be a non-empty string, got {name!r}")
+    if "\x00" in name:
+        raise ValueError(f"save(): the key {name!r} contains a NUL character ('\\x00'), which zip member "
+                         "names cannot hold (it would be cut there)")
+    if name.endswith(".npy") and name[:-4] in state_dict:
+        raise ValueError(f"save(): the keys {name[:-4]!r} and {name!r} collide: each array is stored as "
+                         f"'<key>.npy', and numpy would read {name!r} back as the array of {name[:-4]!r}; "
+                         "rename one of them")
 
 
 def _check_state(state_dict: Any) -> dict[str, np.ndarray]:
@@ -38,8 +60,7 @@ def _check_state(state_dict: Any) -> dict[str, np.ndarray]:
         raise TypeError(f"save() expects a mapping name -> array, got {type(state_dict).__name__}{hint}")
     arrays = {}
     for name, value in state_dict.items():
-        if not isinstance(name, str) or not name:
-            raise TypeError(f"save(): every key must be a non-empty string, got {name!r}")
+        _check_key(name, state_dict)
         array = np.asarray(value)
         if array.dtype.kind not in _SAVABLE_KINDS:
             raise ValueError(f"save(): '{name}' has dtype {array.dtype}; only numeric arrays can be saved "
@@ -57,40 +78,16 @@ def _write_npz(file: IO[bytes], arrays: dict[str, np.ndarray]) -> None:
                 np.lib.format.write_array(member, array, allow_pickle=False)
 
 
-def _fsync_directory(directory: str) -> None:
-    """Make the rename itself durable (POSIX; Windows cannot open a directory)."""
-    if os.name != "posix":
-        return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def save(state_dict: Mapping[str, Any], path: str | os.PathLike) -> None:
     """Write ``{name: array}`` (e.g. ``model.state_dict()``; Tensors are accepted as
     values) to ``path`` as an uncompressed ``.npz``, atomically: the old file at
-    ``path``, if any, stays intact until the new one is complete. The file name is used
-    exactly as given (no ``.npz`` is appended). Only numeric arrays can be saved."""
+    ``path``, if any, stays intact until the new one is complete, keeps its permission
+    bits, and a symlink at ``path`` keeps pointing to the (new) file. The file name is
+    used exactly as given (no ``.npz`` is appended). Only numeric arrays can be saved;
+    keys are non-empty strings without ``"\\x00"``, and ``"a"`` and ``"a.npy"`` cannot
+    both be keys (numpy's format would confuse them)."""
     arrays = _check_state(state_dict)
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    # same directory: os.replace is only atomic within one file system
-    temp = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
-    # O_EXCL: never reuse an existing file; mode 0o666 lets the umask decide, as open() would
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            _write_npz(f, arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-    _fsync_directory(directory)
+    atomic_write(path, lambda f: _write_npz(f, arrays))
 
 
 class _Refused(ValueError):
@@ -129,4 +126,50 @@ def load(path: str | os.PathLike) -> dict[str, np.ndarray]:
     return state
 
 
-__all__ = ["save", "load"]
+def save_checkpoint(path: str | os.PathLike, **parts: Any) -> None:
+    """Save several objects that have a ``state_dict()`` (a model, its optimizer, ...) to
+    one ``.npz``, atomically: ``save_checkpoint("run.npz", model=model, optimizer=opt)``
+    stores the model's ``"weight"`` as ``"model.weight"``, the optimizer's ``"hyper.lr"``
+    as ``"optimizer.hyper.lr"``, and so on. ``load_checkpoint`` with the same names puts
+    everything back, so that training resumes exactly where it stopped."""
+    if not parts:
+        raise TypeError("save_checkpoint() needs at least one part, e.g. model=model, optimizer=opt")
+    merged: dict[str, Any] = {}
+    for part, obj in parts.items():
+        if not callable(getattr(obj, "state_dict", None)):
+            raise TypeError(f"save_checkpoint(): {part}= must have a state_dict() method, got "
+                            f"{type(obj).__name__}")
+        merged.update({f"{part}.{key}": value for key, value in obj.state_dict().items()})
+    save(merged, path)
+
+
+def load_checkpoint(path: str | os.PathLike, **parts: Any) -> None:
+    """Read a file written by ``save_checkpoint`` and call each part's
+    ``load_state_dict`` with its share (the keys that start with ``"<part>."``, the
+    prefix removed). Every part named must be in the file, and every part in the file
+    must be named. If one part refuses its state, the parts already loaded are put back
+    as they were, so a failed load changes nothing."""
+    state = load(path)
+    groups: dict[str, dict[str, np.ndarray]] = {part: {} for part in parts}
+    for key, value in state.items():
+        part, _, rest = key.partition(".")
+        if part not in groups:
+            raise ValueError(f"load_checkpoint(): '{path}' holds the part {part!r}, which was not passed "
+                             f"(passed: {sorted(parts)})")
+        groups[part][rest] = value
+    empty = [part for part, group in groups.items() if not group]
+    if empty:
+        raise ValueError(f"load_checkpoint(): '{path}' holds nothing for {empty}")
+    done: list[tuple[Any, dict[str, np.ndarray]]] = []
+    try:
+        for part, obj in parts.items():
+            before = obj.state_dict()
+            obj.load_state_dict(groups[part])
+            done.append((obj, before))
+    except BaseException:
+        for obj, before in reversed(done):
+            obj.load_state_dict(before)
+        raise
+
+
+__all__ = ["save", "load", "save_checkpoint", "load_checkpoint"]

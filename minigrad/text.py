@@ -57,5 +57,17 @@ def encode(text: str, stoi: dict[str, int]) -> np.ndarray:
 
 
 def decode(ids: np.ndarray | list[int], chars: list[str]) -> str:
-    """The text spelled by character ids (the inverse of ``encode``)."""
-    return "".join(chars[int(i)] for i in np.asarray(ids).ravel())
+    """The text spelled by character ids (the inverse of ``encode``). Every id must be an
+    integer in ``0 .. len(chars) - 1``: a negative id would silently count from the end of
+    the vocabulary, and a float would be cut to an integer, so both are refused."""
+    array = np.asarray(ids)
+    if array.size == 0:
+        return ""
+    if array.dtype.kind not in "iu":
+        raise TypeError(f"decode: ids must be integers (character ids 0 .. {len(chars) - 1}), "
+                        f"got dtype {array.dtype}")
+    bad = (array < 0) | (array >= len(chars))
+    if bad.any():
+        raise ValueError(f"decode: ids must lie in 0 .. {len(chars) - 1} (the vocabulary has {len(chars)} "
+                         f"characters), got {array[bad].ravel()[0]}")
+    return "".join(chars[i] for i in array.ravel().tolist())

@@ -274,3 +274,54 @@ def test_loader_without_shuffle_and_with_drop_last():
         data.DataLoader(X, y, batch_size=0)
     with pytest.raises(ValueError, match="X has 10 rows but y has 9"):
         data.DataLoader(X, y[:9])
+
+
+# ---------------------------------------------------------------- seeds and argument kinds
+
+SEEDED = {
+    "make_blobs": lambda seed: data.make_blobs(20, seed=seed),
+    "make_moons": lambda seed: data.make_moons(20, seed=seed),
+    "make_spirals": lambda seed: data.make_spirals(20, seed=seed),
+    "train_test_split": lambda seed: data.train_test_split(np.zeros((8, 2)), np.arange(8) % 2, seed=seed),
+    "DataLoader": lambda seed: data.DataLoader(np.zeros((8, 2)), np.zeros(8), seed=seed),
+}
+
+
+@pytest.mark.parametrize("name", list(SEEDED))
+@pytest.mark.parametrize("seed, error", [(-1, ValueError), (1.5, TypeError), (2.0, TypeError),
+                                         ("42", TypeError), (True, TypeError)])
+def test_a_bad_seed_is_refused_naming_the_argument(name, seed, error):
+    with pytest.raises(error, match=rf"{name}: seed must be an integer >= 0, None or a numpy.random.Gen"):
+        SEEDED[name](seed)
+
+
+@pytest.mark.parametrize("name", list(SEEDED))
+def test_good_seeds_are_still_accepted(name):
+    for seed in (0, np.int64(3), None, np.random.default_rng(1)):
+        SEEDED[name](seed)
+
+
+def test_blobs_arguments_of_the_wrong_kind_are_refused():
+    with pytest.raises(ValueError, match=r"center_box must be a pair of finite numbers \(low, high\)"):
+        data.make_blobs(10, centers=2, center_box=5.0)
+    with pytest.raises(ValueError, match=r"center_box must be a pair .* low < high"):
+        data.make_blobs(10, centers=2, center_box=(10.0, -10.0))
+    with pytest.raises(ValueError, match=r"center_box must be a pair of finite numbers"):
+        data.make_blobs(10, centers=2, center_box=(0.0, np.nan))
+    with pytest.raises(TypeError, match=r"center_box must be a pair of numbers"):
+        data.make_blobs(10, centers=2, center_box=("a", "b"))
+    with pytest.raises(ValueError, match=r"centers must be finite, got NaN"):
+        data.make_blobs(10, centers=[[0.0, 0.0], [np.nan, 1.0]])
+    with pytest.raises(ValueError, match=r"centers must be finite"):
+        data.make_blobs(10, centers=[[0.0, np.inf], [1.0, 1.0]])
+    with pytest.raises(TypeError, match=r"centers must be a count or an array"):
+        data.make_blobs(10, centers=[["a", "b"]])
+    with pytest.raises(TypeError, match=r"cluster_std must be a number >= 0 or one per cluster"):
+        data.make_blobs(10, centers=2, cluster_std="1.0")
+
+
+@pytest.mark.parametrize("make", [data.make_moons, data.make_spirals])
+@pytest.mark.parametrize("noise", ["0.1", None, [0.1], True])
+def test_noise_of_the_wrong_kind_is_refused(make, noise):
+    with pytest.raises(TypeError, match=rf"{make.__name__}: noise must be a number >= 0, got"):
+        make(20, noise=noise)

@@ -233,3 +233,151 @@ def test_gradient_of_the_wrong_shape_is_reported():
     p.grad = mg.Tensor([1.0, 2.0, 3.0])
     with pytest.raises(ValueError, match=r"shape \(2,\) but its .grad has shape \(3,\)"):
         opt.step()
+
+
+# ---------------------------------------------------------------- 0-d parameters
+
+# torch.optim on p = 1.5 (a 0-d float64 parameter), loss p^3 - 2p, four steps; numbers printed by
+# torch 2.13 and typed in here (torch is not a dependency)
+TORCH_0D = {
+    "sgd_momentum": (dict(lr=0.1, momentum=0.9),
+                     [1.025, 0.48231249999999987, 0.12410614570312488, -0.0029002737844481805]),
+    "sgd_momentum_wd": (dict(lr=0.1, momentum=0.9, weight_decay=0.1),
+                        [1.01, 0.45287, 0.08539692892999998, -0.04837059496350267]),
+    "sgd_nesterov_wd": (dict(lr=0.05, momentum=0.5, weight_decay=0.2, nesterov=True),
+                        [1.12125, 0.9084358984375001, 0.8026161255139492, 0.7591600151690179]),
+    "adam": (dict(lr=0.1), [1.4000000002105264, 1.3010272718528413, 1.203988215792399, 1.1099541199711138]),
+    "adam_wd": (dict(lr=0.1, weight_decay=0.5),
+                [1.4000000001818182, 1.3008878165743192, 1.20342271183639, 1.1084867619398575]),
+}
+
+
+@pytest.mark.parametrize("case", list(TORCH_0D))
+def test_zero_dimensional_parameters_match_torch_optim(case):
+    kwargs, expected = TORCH_0D[case]
+    make = optim.Adam if case.startswith("adam") else optim.SGD
+    p = nn.Parameter(np.array(1.5))
+    opt = make([p], **kwargs)
+    got = []
+    for _ in range(4):
+        opt.zero_grad()
+        (p ** 3 - 2.0 * p).backward()
+        opt.step()
+        got.append(float(p.data))
+    np.testing.assert_allclose(got, expected, rtol=1e-13, atol=1e-15)
+    assert p.shape == () and isinstance(p.data, np.ndarray)
+    # the state holds arrays, updated in place (a numpy scalar would be a copy, left behind)
+    assert all(isinstance(v, np.ndarray) for k, v in opt.state[0].items() if k != "step")
+
+
+# ---------------------------------------------------------------- state_dict and resuming
+
+def _problem(seed=0):
+    rng = np.random.default_rng(seed)
+    model = nn.Sequential(nn.Linear(3, 4, seed=1), nn.Tanh(), nn.Linear(4, 2, seed=2))
+    batches = [(rng.standard_normal((5, 3)), rng.integers(0, 2, 5)) for _ in range(10)]
+    return model, batches
+
+
+def _train(model, opt, batches):
+    for x, y in batches:
+        opt.zero_grad()
+        mg.functional.cross_entropy(model(mg.Tensor(x)), y).backward()
+        opt.step()
+
+
+RESUMABLE = {
+    "sgd_momentum": lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9, weight_decay=0.01, nesterov=True),
+    "adam": lambda ps: optim.Adam(ps, lr=0.05, betas=(0.8, 0.99), weight_decay=0.01),
+}
+
+
+@pytest.mark.parametrize("name", list(RESUMABLE))
+def test_a_resumed_run_continues_exactly_as_an_uninterrupted_one(name, tmp_path):
+    make = RESUMABLE[name]
+    n = 4  # steps before the interruption; then M = 6 more
+    model, batches = _problem()
+    opt = make(model.parameters())
+    _train(model, opt, batches)  # N + M steps in one go
+    uninterrupted = model.state_dict()
+
+    model, batches = _problem()
+    opt = make(model.parameters())
+    _train(model, opt, batches[:n])
+    path = tmp_path / "checkpoint.npz"
+    mg.serialization.save_checkpoint(path, model=model, optimizer=opt)
+    del model, opt
+
+    model, _ = _problem()
+    opt = make(model.parameters())
+    mg.serialization.load_checkpoint(path, model=model, optimizer=opt)
+    _train(model, opt, batches[n:])
+    resumed = model.state_dict()
+    for key in uninterrupted:
+        np.testing.assert_array_equal(resumed[key], uninterrupted[key])  # bit for bit
+
+    # without the optimizer's state the run does not continue the same way (the test can fail)
+    model, _ = _problem()
+    opt = make(model.parameters())
+    model.load_state_dict({k[len("model."):]: v for k, v in mg.load(path).items() if k.startswith("model.")})
+    _train(model, opt, batches[n:])
+    assert any(not np.allclose(model.state_dict()[k], uninterrupted[k], rtol=1e-6) for k in uninterrupted)
+
+
+def test_state_dict_contents_are_flat_numeric_copies():
+    p, q = nn.Parameter([1.0, 2.0]), nn.Parameter(np.array(3.0))
+    opt = optim.Adam([p, q], lr=0.1, betas=(0.8, 0.9))
+    (p * p).sum().backward()
+    opt.step()
+    state = opt.state_dict()
+    assert set(state) == {"hyper.lr", "hyper.betas", "hyper.eps", "hyper.weight_decay",
+                          "state.0.step", "state.0.m", "state.0.v"}  # q had no gradient: no state
+    assert state["state.0.step"] == 1 and state["state.0.step"].dtype.kind == "i"
+    np.testing.assert_allclose(state["hyper.betas"], [0.8, 0.9])
+    state["state.0.m"][...] = 99.0  # a copy: the optimizer is not changed through it
+    assert not np.any(opt.state[0]["m"] == 99.0)
+    sgd = optim.SGD([p], lr=0.5, momentum=0.9)
+    assert set(sgd.state_dict()) == {"hyper.lr", "hyper.momentum", "hyper.weight_decay", "hyper.nesterov"}
+
+
+def test_load_state_dict_restores_hyperparameters_and_dtype():
+    p = nn.Parameter(np.ones(3, dtype=np.float32))
+    source = optim.SGD([p], lr=0.3, momentum=0.5, nesterov=True)
+    p.grad = mg.Tensor(np.ones(3, dtype=np.float32))
+    source.step()
+    state = {k: (v.astype(np.float64) if k.startswith("state") else v)
+             for k, v in source.state_dict().items()}
+    target = optim.SGD([nn.Parameter(np.zeros(3, dtype=np.float32))], lr=0.01, momentum=0.1)
+    target.load_state_dict(state)
+    assert (target.lr, target.momentum, target.nesterov) == (0.3, 0.5, True)
+    assert target.state[0]["momentum_buffer"].dtype == np.float32
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda s: s.pop("hyper.lr"), r"expected the hyperparameters"),
+    (lambda s: s.update({"state.0.bogus": np.zeros(2)}), r"unexpected key 'state.0.bogus'"),
+    (lambda s: s.update({"state.5.m": np.zeros(2)}), r"is for parameter 5, but the optimizer has 1"),
+    (lambda s: s.update({"state.0.m": np.zeros(3)}), r"has shape \(3,\) but the parameter has shape \(2,\)"),
+    (lambda s: s.pop("state.0.v"), r"parameter 0 has state \['m', 'step'\] but not \['v'\]"),
+    (lambda s: s.update({"state.0.step": np.array(1.5)}), r"must be an integer >= 0"),
+    (lambda s: s.update({"hyper.lr": np.array(-1.0)}), r"lr must be >= 0"),
+])
+def test_a_bad_optimizer_state_is_refused_and_changes_nothing(change, message):
+    p = nn.Parameter([1.0, 2.0])
+    opt = optim.Adam([p], lr=0.1)
+    (p * p).sum().backward()
+    opt.step()
+    state = opt.state_dict()
+    change(state)
+    fresh = optim.Adam([nn.Parameter([0.0, 0.0])], lr=0.2)
+    with pytest.raises(ValueError, match=message):
+        fresh.load_state_dict(state)
+    assert fresh.lr == 0.2 and fresh.state == [{}]
+
+
+def test_the_state_of_one_optimizer_does_not_load_into_another_kind():
+    p = nn.Parameter([1.0])
+    with pytest.raises(ValueError, match="another optimizer"):
+        optim.SGD([p], lr=0.1).load_state_dict(optim.Adam([p]).state_dict())
+    with pytest.raises(TypeError, match="expects a mapping"):
+        optim.SGD([p], lr=0.1).load_state_dict([1, 2])

@@ -334,3 +334,35 @@ def test_matplotlib_is_loaded_only_when_drawing_and_headless_by_default(tmp_path
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().lower() == "agg"
     assert_png(tmp_path / "c.png")
+
+
+@pytest.mark.skipif(os.name != "posix" or not hasattr(os, "symlink"),
+                    reason="POSIX permission bits and symlinks")
+def test_saving_a_figure_keeps_permissions_and_writes_through_a_symlink(tmp_path):
+    fig = draw_loss_curves(None).figure
+    target = tmp_path / "real.png"
+    target.write_bytes(b"old")
+    os.chmod(target, 0o640)
+    link = tmp_path / "latest.png"
+    link.symlink_to(target)
+    assert plot.save(fig, link) == str(link)
+    assert link.is_symlink() and target.read_bytes().startswith(PNG_SIGNATURE)
+    assert (os.stat(target).st_mode & 0o777) == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["latest.png", "real.png"]
+
+
+def test_a_figure_save_failing_half_way_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
+    fig = draw_loss_curves(None).figure
+    target = tmp_path / "figure.png"
+    plot.save(fig, target)
+    first = target.read_bytes()
+
+    def half_then_fail(file, **kwargs):
+        file.write(PNG_SIGNATURE + b"half an image")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(fig, "savefig", half_then_fail)
+    with pytest.raises(OSError, match="No space left"):
+        plot.save(fig, target)
+    assert target.read_bytes() == first
+    assert [p.name for p in tmp_path.iterdir()] == ["figure.png"]

@@ -319,3 +319,12 @@ def test_bad_logits_are_refused(logits, message):
     for fn in (sample, gumbel_max_sample, probabilities, filter_logits):
         with pytest.raises(ValueError, match=message):
             fn(logits)
+
+
+@pytest.mark.parametrize("sampler", SAMPLERS, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("rng, error", [(-1, ValueError), (0.5, TypeError), ("7", TypeError),
+                                        (False, TypeError)])
+def test_a_bad_seed_is_refused_naming_the_argument(sampler, rng, error):
+    with pytest.raises(error, match=rf"{sampler.__name__}: rng must be an integer >= 0, None or a "
+                                    r"numpy.random.Generator"):
+        sampler(Z, rng=rng)

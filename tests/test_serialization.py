@@ -255,3 +255,144 @@ def test_a_failed_model_load_leaves_the_model_as_it_was(tmp_path):
     with pytest.raises(ValueError, match="bad.npz"):
         big.load_state_dict(load(tmp_path / "bad.npz"))
     assert all(before[k].tobytes() == big.state_dict()[k].tobytes() for k in before)
+
+
+# ---------------------------------------------------------------- keys that would not survive the file
+
+
+def test_keys_that_collide_in_the_file_are_refused(tmp_path):
+    """Each array is the zip member '<key>.npy', and numpy reads the member 'a.npy' back as
+    the key 'a' (or 'a.npy'): with both keys one array would be unreachable."""
+    for state in ({"a": np.zeros(2), "a.npy": np.ones(2)}, {"a.npy": np.ones(2), "a": np.zeros(2)}):
+        with pytest.raises(ValueError, match=r"the keys 'a' and 'a.npy' collide"):
+            save(state, tmp_path / "m.npz")
+    assert files_in(tmp_path) == []
+    save({"a.npy": np.ones(2)}, tmp_path / "m.npz")  # alone, the name is fine
+    np.testing.assert_array_equal(load(tmp_path / "m.npz")["a.npy"], np.ones(2))
+
+
+def test_a_key_with_a_nul_character_is_refused(tmp_path):
+    with pytest.raises(ValueError, match=r"NUL character"):
+        save({"w\x00eight": np.zeros(2)}, tmp_path / "m.npz")
+    assert files_in(tmp_path) == []
+
+
+# ---------------------------------------------------------------- what the file system keeps
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permission bits")
+def test_saving_over_a_file_keeps_its_permission_bits(tmp_path):
+    path = tmp_path / "m.npz"
+    save({"w": np.zeros(2)}, path)
+    for mode in (0o600, 0o640, 0o444):
+        os.chmod(path, mode)
+        save({"w": np.ones(2)}, path)
+        assert (os.stat(path).st_mode & 0o777) == mode
+    os.chmod(path, 0o644)
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink"), reason="needs symlinks")
+def test_saving_to_a_symlink_writes_its_target_and_keeps_the_link(tmp_path):
+    (tmp_path / "real").mkdir()
+    target = tmp_path / "real" / "model.npz"
+    save({"w": np.zeros(2)}, target)
+    link = tmp_path / "latest.npz"
+    link.symlink_to(target)
+    save({"w": np.ones(2)}, link)
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    np.testing.assert_array_equal(load(target)["w"], np.ones(2))
+    assert files_in(tmp_path / "real") == ["model.npz"] and files_in(tmp_path) == ["latest.npz", "real"]
+    # a dangling link: the file it names is created
+    dangling = tmp_path / "next.npz"
+    dangling.symlink_to(tmp_path / "real" / "new.npz")
+    save({"w": np.full(2, 7.0)}, dangling)
+    assert dangling.is_symlink() and load(tmp_path / "real" / "new.npz")["w"][0] == 7.0
+
+
+def test_a_full_disk_half_way_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
+    import errno
+
+    path = tmp_path / "model.npz"
+    save({"w": np.arange(4.0)}, path)
+    original = path.read_bytes()
+    real_write_array = np.lib.format.write_array
+    calls = []
+
+    def disk_fills_up(member, array, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:  # the first array went in, the second does not fit
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_write_array(member, array, **kwargs)
+
+    monkeypatch.setattr(np.lib.format, "write_array", disk_fills_up)
+    with pytest.raises(OSError, match="No space left"):
+        save({"w": np.zeros(4), "b": np.zeros(1000)}, path)
+    assert path.read_bytes() == original
+    assert files_in(tmp_path) == ["model.npz"]
+
+
+def test_models_and_figures_share_one_writer_that_fsyncs_file_and_folder(tmp_path, monkeypatch):
+    """Both go through minigrad._atomic.atomic_write: the file is fsynced before the rename
+    and the folder after it (POSIX), for a model and for a figure alike."""
+    from minigrad import plot
+
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(os, "fsync", lambda fd: (events.append(
+        "fsync folder" if _is_dir_fd(fd) else "fsync file"),
+        real_fsync(fd))[1])
+    monkeypatch.setattr(os, "replace", lambda a, b: (events.append("rename"), real_replace(a, b))[1])
+    save({"w": np.zeros(2)}, tmp_path / "m.npz")
+    model_events, events[:] = list(events), []
+    fig = plot.pyplot().figure()
+    plot.save(fig, tmp_path / "f.png")
+    plot.pyplot().close(fig)
+    expected = ["fsync file", "rename", "fsync folder"] if os.name == "posix" else ["fsync file", "rename"]
+    assert model_events == expected and events == expected
+
+
+def _is_dir_fd(fd):
+    import stat
+
+    return stat.S_ISDIR(os.fstat(fd).st_mode)
+
+
+# ---------------------------------------------------------------- checkpoints: model and optimizer
+
+
+def test_checkpoint_keys_and_refusals(tmp_path):
+    from minigrad import optim
+    from minigrad.serialization import load_checkpoint, save_checkpoint
+
+    model = nn.Linear(2, 3, seed=0)
+    opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    path = tmp_path / "run.npz"
+    save_checkpoint(path, model=model, optimizer=opt)
+    assert set(load(path)) == {"model.weight", "model.bias", "optimizer.hyper.lr", "optimizer.hyper.momentum",
+                               "optimizer.hyper.weight_decay", "optimizer.hyper.nesterov"}
+    with pytest.raises(ValueError, match=r"holds the part 'optimizer', which was not passed"):
+        load_checkpoint(path, model=model)
+    with pytest.raises(ValueError, match=r"holds nothing for \['scheduler'\]"):
+        load_checkpoint(path, model=model, optimizer=opt, scheduler=opt)
+    with pytest.raises(TypeError, match=r"model= must have a state_dict\(\) method"):
+        save_checkpoint(path, model=np.zeros(2))
+    with pytest.raises(TypeError, match="at least one part"):
+        save_checkpoint(path)
+
+
+def test_a_failed_checkpoint_load_changes_nothing(tmp_path):
+    """The model loads first; when the optimizer then refuses its state (here: an Adam
+    state for an SGD), the model is put back as it was."""
+    from minigrad import optim
+    from minigrad.serialization import load_checkpoint, save_checkpoint
+
+    source = nn.Linear(2, 3, seed=0)
+    save_checkpoint(tmp_path / "run.npz", model=source, optimizer=optim.Adam(source.parameters()))
+    model = nn.Linear(2, 3, seed=1)
+    before = model.state_dict()
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match="another optimizer"):
+        load_checkpoint(tmp_path / "run.npz", model=model, optimizer=opt)
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, before[name])
+    assert opt.lr == 0.1

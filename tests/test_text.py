@@ -55,3 +55,16 @@ def test_encode_decode_round_trip():
     assert decode(ids, chars) == text
     with pytest.raises(ValueError, match="not in the vocabulary"):
         encode("zebra~", char_vocab("zebra")[1])
+
+
+def test_decode_refuses_ids_outside_the_vocabulary_and_non_integers():
+    chars = ["a", "b", "c"]
+    assert decode([2, 0, 1], chars) == "cab" and decode([], chars) == ""
+    with pytest.raises(ValueError, match=r"ids must lie in 0 .. 2 .*got -1"):
+        decode([0, -1], chars)  # not "c": no wrapping around
+    with pytest.raises(ValueError, match=r"ids must lie in 0 .. 2 .*got 3"):
+        decode(np.array([3]), chars)
+    with pytest.raises(TypeError, match=r"ids must be integers .*got dtype float64"):
+        decode([1.7], chars)  # not "b": no silent truncation
+    with pytest.raises(TypeError, match=r"ids must be integers"):
+        decode(np.array([True]), chars)
