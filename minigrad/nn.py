@@ -21,7 +21,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from . import functional as F
 from . import ops
+from .optim import zero_grad
 from .tensor import Tensor
 
 
@@ -171,13 +173,9 @@ class Module:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the gradients of the last backward pass (backward *adds* into
-        ``.grad``). By default ``.grad`` becomes None; with ``set_to_none=False`` an
-        existing gradient becomes zeros (a None gradient stays None)."""
-        for p in self.parameters():
-            if set_to_none or p.grad is None:
-                p.grad = None
-            else:
-                p.grad = Tensor(np.zeros_like(p.data))
+        ``.grad``): ``.grad`` becomes None, or zeros with ``set_to_none=False``. The same
+        function as ``Optimizer.zero_grad``: ``minigrad.optim.zero_grad``."""
+        zero_grad(self.parameters(), set_to_none)
 
     # ----- train / eval -----
     def train(self, mode: bool = True) -> Module:
@@ -361,19 +359,11 @@ class Tanh(Module):
 
 class Sigmoid(Module):
     """The logistic function sigma(x) = 1 / (1 + exp(-x)), elementwise; its gradient is
-    sigma (1 - sigma).
-
-    Computed from e = exp(-|x|), which is at most 1 and so never overflows:
-    sigma = 1 / (1 + e) for x >= 0 and e / (1 + e) for x < 0 (the same function written
-    two ways). Both stay accurate far into the tails, e.g. sigma(-40) = 4.2e-18 rather
-    than a cancellation to 0."""
+    sigma (1 - sigma). The layer form of ``F.sigmoid`` (which explains how it stays
+    accurate far into both tails)."""
 
     def forward(self, x: Any) -> Tensor:
-        x = _as_tensor(x)
-        positive = x.data >= 0
-        # -|x| through where (not abs): at x = 0 abs's derivative is 0, which would lose the slope 1/4
-        e = ops.exp(ops.where(positive, -x, x))
-        return ops.where(positive, 1.0 / (1.0 + e), e / (1.0 + e))
+        return F.sigmoid(_as_tensor(x))
 
 
 class Identity(Module):

@@ -38,6 +38,18 @@ def _check_number(name: str, value: Any, low: float = 0.0, high: float | None = 
     return x
 
 
+def zero_grad(params: Iterable[Tensor], set_to_none: bool = True) -> None:
+    """Forget the gradients of the last backward pass (backward *adds* into ``.grad``).
+    By default ``.grad`` becomes None; with ``set_to_none=False`` an existing gradient
+    becomes zeros (a None gradient stays None). ``Module.zero_grad`` and
+    ``Optimizer.zero_grad`` both call this."""
+    for p in params:
+        if set_to_none or p.grad is None:
+            p.grad = None
+        else:
+            p.grad = Tensor(np.zeros_like(p.data))
+
+
 class Optimizer:
     """Holds the parameter list and one state dict per parameter; subclasses define
     ``_update(p, g, state)`` for one parameter with gradient array ``g``."""
@@ -68,13 +80,9 @@ class Optimizer:
         self.state: list[dict[str, Any]] = [{} for _ in params]
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Clear every parameter's ``.grad`` before the next backward pass adds into it:
-        to None, or, with ``set_to_none=False``, an existing gradient to zeros."""
-        for p in self.params:
-            if set_to_none or p.grad is None:
-                p.grad = None
-            else:
-                p.grad = Tensor(np.zeros_like(p.data))
+        """Clear every parameter's ``.grad`` before the next backward pass adds into it
+        (see the function ``zero_grad``)."""
+        zero_grad(self.params, set_to_none)
 
     def step(self) -> None:
         """Update every parameter that has a gradient, in place."""

@@ -233,3 +233,17 @@ def test_gradient_of_the_wrong_shape_is_reported():
     p.grad = mg.Tensor([1.0, 2.0, 3.0])
     with pytest.raises(ValueError, match=r"shape \(2,\) but its .grad has shape \(3,\)"):
         opt.step()
+
+
+def test_optimizer_zero_grad_clears_like_module_zero_grad():
+    model = nn.Linear(3, 2, seed=0)
+    extra = mg.Tensor(np.ones(2, dtype=np.float32), requires_grad=True)
+    opt = optim.SGD([*model.parameters(), extra], lr=0.1)
+    (model(mg.Tensor(np.ones((4, 3)))).sum() + extra.sum()).backward()
+    opt.zero_grad(set_to_none=False)  # existing gradients become zeros of the same shape and dtype
+    for p in opt.params:
+        assert p.grad.shape == p.shape and p.grad.dtype == p.dtype and not p.grad.data.any()
+    opt.zero_grad()
+    assert all(p.grad is None for p in opt.params)
+    optim.zero_grad(opt.params, set_to_none=False)  # a None gradient stays None
+    assert all(p.grad is None for p in opt.params)

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from minigrad import functional as F
 from minigrad import diagnostics, nn, plot
+from minigrad import functional as F
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
