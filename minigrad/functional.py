@@ -97,7 +97,8 @@ def _check_axes(axis: Any, ndim: int, who: str) -> tuple[int, ...]:
 def _check_temperature(temperature: Any, who: str) -> float:
     if (isinstance(temperature, bool) or not isinstance(temperature, numbers.Real)
             or not math.isfinite(temperature) or temperature <= 0):
-        raise ValueError(f"{who}: temperature must be a finite number > 0, got {temperature!r}")
+        raise ValueError(f"{who}: temperature must be a finite number > 0, got {temperature!r} "
+                         "(the T -> 0 limit is the arg-max: take logits.argmax(axis=-1))")
     return float(temperature)
 
 

@@ -211,22 +211,12 @@ class Module:
         problems = []
         ready: list[tuple[Parameter, np.ndarray]] = []
         for name, p in own.items():
-            if name not in state:
-                continue
-            try:
-                value = np.asarray(state[name])
-            except (TypeError, ValueError) as err:
-                problems.append(f"'{name}' cannot be read as an array ({err})")
-                continue
-            if value.dtype.kind not in "biuf":
-                problems.append(f"'{name}' has dtype {value.dtype}, expected numbers")
-            elif value.shape != p.shape:
-                problems.append(f"'{name}' has shape {value.shape} in the state dict but {p.shape} "
-                                "in the model")
-            elif not p.data.flags.writeable:
-                problems.append(f"'{name}': the model's array is read-only")
-            else:
-                ready.append((p, value.astype(p.dtype, copy=True)))
+            if name in state:
+                value, problem = _checked_value(name, p, state[name])
+                if problem is None:
+                    ready.append((p, value))
+                else:
+                    problems.append(problem)
         if strict:
             problems = [f"missing key '{k}'" for k in missing] + \
                        [f"unexpected key '{k}'" for k in unexpected] + problems
@@ -260,6 +250,22 @@ class Module:
 
 def _as_tensor(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def _checked_value(name: str, p: Parameter, value: Any) -> tuple[np.ndarray, str | None]:
+    """``value`` as a copy in ``p``'s dtype, ready to load into ``p``, or a sentence
+    saying why it cannot be (then the array is a placeholder)."""
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as err:
+        return np.empty(0), f"'{name}' cannot be read as an array ({err})"
+    if array.dtype.kind not in "biuf":
+        return array, f"'{name}' has dtype {array.dtype}, expected numbers"
+    if array.shape != p.shape:
+        return array, f"'{name}' has shape {array.shape} in the state dict but {p.shape} in the model"
+    if not p.data.flags.writeable:
+        return array, f"'{name}': the model's array is read-only"
+    return array.astype(p.dtype, copy=True), None
 
 
 class Linear(Module):

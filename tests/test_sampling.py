@@ -281,6 +281,8 @@ def test_a_bad_temperature_is_refused_exactly_as_softmax_refuses_it(temperature)
         with pytest.raises(by_softmax.type, match="temperature must be") as by_sampler:
             fn(Z, temperature=temperature)
         assert repr(temperature) in str(by_sampler.value)
+    if isinstance(temperature, (int, float)) and not isinstance(temperature, bool) and temperature <= 0:
+        assert "argmax" in str(by_softmax.value)  # greedy decoding is the T -> 0 limit
 
 
 def test_sampling_uses_the_library_softmax_at_a_tiny_temperature():
