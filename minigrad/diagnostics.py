@@ -141,7 +141,7 @@ def loss_surface_data(loss_fn: Callable[[Tensor], Tensor], w1_values: Any, w2_va
         raise ValueError(f"loss_fn must return one loss per column, a Tensor of shape ({g1.size},), "
                          f"got {shape}")
     losses.sum().backward()
-    grad = grid.grad.data
+    grad = grid.grad.data if grid.grad is not None else np.zeros_like(grid.data)  # None: loss ignores W
     return LossSurface(g1, g2, losses.data.reshape(g1.shape), grad[0].reshape(g1.shape),
                        grad[1].reshape(g1.shape))
 

@@ -325,7 +325,7 @@ def draw_graph(tensor: Tensor, ax: Axes | None = None, show_values: bool = False
         scale = min(1.0, MAX_FIGURE_INCHES / max(width, height))
         fig = plt.figure(figsize=(width * scale, height * scale))
         ax = fig.add_axes((0, 0, 1, 1))
-    fig = ax.figure
+    fig = ax.figure.figure  # the root Figure, also when ax sits in a SubFigure
     box = ax.get_position()
     ax_w, ax_h = box.width * fig.get_figwidth(), box.height * fig.get_figheight()
     scale = min(1.0, ax_w / width, ax_h / height)  # paper inches per layout inch: never enlarged

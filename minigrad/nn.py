@@ -75,17 +75,17 @@ class Module:
     def __setattr__(self, name: str, value: Any) -> None:
         params = self.__dict__.get("_parameters")
         modules = self.__dict__.get("_modules")
-        if isinstance(value, (Parameter, Module)) and params is None:
+        if isinstance(value, (Parameter, Module)) and (params is None or modules is None):
             raise AttributeError(
                 f"cannot assign {type(value).__name__} '{name}' before Module.__init__() ran: "
                 f"call super().__init__() at the start of {type(self).__name__}.__init__")
-        if isinstance(value, Parameter):
+        if isinstance(value, Parameter) and params is not None and modules is not None:
             self.__dict__.pop(name, None)
             modules.pop(name, None)
             params[name] = value  # replacing a parameter keeps its place in the order
             if value.name is None:
                 value.name = name  # a label for graph drawings
-        elif isinstance(value, Module):
+        elif isinstance(value, Module) and params is not None and modules is not None:
             self.__dict__.pop(name, None)
             params.pop(name, None)
             modules[name] = value
@@ -303,6 +303,7 @@ class Linear(Module):
         self.out_features = int(out_features)
         k = 1.0 / math.sqrt(self.in_features)
         self.weight = Parameter(rng.uniform(-k, k, (self.in_features, self.out_features)).astype(dtype))
+        self.bias: Parameter | None
         if bias:
             self.bias = Parameter(rng.uniform(-k, k, (self.out_features,)).astype(dtype))
         else:

@@ -88,12 +88,12 @@ class Optimizer:
         """Update every parameter that has a gradient, in place."""
         for p, state in zip(self.params, self.state):
             if p.grad is not None:
-                self._update(p, self._gradient(p), state)
+                self._update(p, self._gradient(p, p.grad), state)
 
-    def _gradient(self, p: Tensor) -> np.ndarray:
+    def _gradient(self, p: Tensor, grad: Tensor) -> np.ndarray:
         """p.grad's array, checked against p's shape and in p's dtype (the engine already
         gives a leaf's gradient the leaf's dtype; a hand-set .grad may differ)."""
-        g = p.grad.data
+        g = grad.data
         if g.shape != p.data.shape:
             raise ValueError(f"parameter {self.params.index(p)} has shape {p.shape} but its .grad "
                              f"has shape {g.shape}")
@@ -138,7 +138,7 @@ class SGD(Optimizer):
         lr = self.lr
         for p in self.params:  # plain SGD, the usual case, in one loop: p <- p - lr * g
             if p.grad is not None:
-                p.data -= lr * self._gradient(p)
+                p.data -= lr * self._gradient(p, p.grad)
 
     def _update(self, p: Tensor, g: np.ndarray, state: dict[str, Any]) -> None:
         # g is p.grad's own array: never changed in place. An array made here ("ours") may be.

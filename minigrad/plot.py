@@ -51,7 +51,7 @@ from .tensor import Tensor
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure, FigureBase
 
 # Okabe & Ito's colour-blind-safe palette, then matplotlib's tab10 for more classes
 CLASS_COLORS = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
@@ -68,9 +68,9 @@ def save(fig: Figure | Axes, path: str | os.PathLike, dpi: int = 100) -> str:
     """Write a figure (or the figure of an Axes) to ``path``, its format taken from the
     extension; returns the path. Atomic: the image goes to a temporary file beside
     ``path`` and is renamed over it only when complete. Missing folders are created."""
-    fig = getattr(fig, "figure", fig)  # an Axes knows its figure; a Figure is its own
-    fig.set_dpi(dpi)
-    return save_figure(fig, path)
+    figure = fig.figure.figure  # the root Figure: an Axes (maybe in a SubFigure) or a Figure knows it
+    figure.set_dpi(dpi)
+    return save_figure(figure, path)
 
 
 def _new_axes(ax: Axes | None, figsize: tuple[float, float] = (6.4, 4.8)) -> Axes:
@@ -97,12 +97,12 @@ def _names(class_names: Sequence[str] | None, k: int) -> list[str]:
     return [str(c) for c in class_names]
 
 
-def _lighten(color: str, amount: float) -> np.ndarray:
+def _lighten(color: str, amount: float) -> tuple[float, float, float]:
     """``color`` mixed with white: amount 0 is the colour, 1 is white."""
     import matplotlib
 
-    rgb = np.asarray(matplotlib.colors.to_rgb(color))
-    return rgb + (1 - rgb) * amount
+    r, g, b = (c + (1 - c) * amount for c in matplotlib.colors.to_rgb(color))
+    return r, g, b
 
 
 # ---------------------------------------------------------------- decision regions
@@ -138,7 +138,7 @@ def decision_regions(predict_proba: Callable[[np.ndarray], Any], X: Any, y: Any,
 
     if k == 2:
         cmap = matplotlib.colors.LinearSegmentedColormap.from_list(
-            "two_classes", [_lighten(class_color(0), 0.55), "white", _lighten(class_color(1), 0.55)])
+            "two_classes", [_lighten(class_color(0), 0.55), (1.0, 1.0, 1.0), _lighten(class_color(1), 0.55)])
         image = ax.imshow(P[:, :, 1], extent=extent, origin="lower", cmap=cmap, vmin=0, vmax=1,
                           aspect="auto", interpolation="bilinear")
         ax.contour(xx, yy, P[:, :, 1], levels=[0.5], colors="black", linewidths=1.2)
@@ -182,7 +182,7 @@ def decision_regions(predict_proba: Callable[[np.ndarray], Any], X: Any, y: Any,
 
 
 def _train_and_test(history: Mapping[str, Sequence[float]], ax: Axes | None, what: str, ylabel: str,
-                    title: str, scale: float = 1.0, legend_loc: str = "best") -> Axes:
+                    title: str, scale: float = 1.0, legend_loc: Any = "best") -> Axes:
     """The curves ``train_<what>`` (solid) and ``test_<what>`` (dashed) of ``history``
     against its ``epoch`` (1, 2, ... without one), times ``scale``."""
     from matplotlib.ticker import MaxNLocator
@@ -218,7 +218,7 @@ def accuracy_curves(history: Mapping[str, Sequence[float]], ax: Axes | None = No
 
 
 def training_curves(history: Mapping[str, Sequence[float]], axes: Sequence[Axes] | None = None,
-                    title: str | None = None) -> Figure:
+                    title: str | None = None) -> FigureBase:
     """Loss (left) and accuracy (right) per epoch, side by side, on a new figure or on the
     two given ``axes``; returns the Figure."""
     if axes is None:
@@ -360,7 +360,7 @@ def loss_surface(loss_fn: Callable[[Tensor], Tensor], path: Any, ax: Axes | None
     # levels spaced as r^2 above the minimum: near a minimum the loss grows like the squared
     # distance, so the contours come out evenly spaced instead of crowding the rim
     lowest, highest = float(fine.loss.min()), float(fine.loss.max())
-    levels = lowest + (highest - lowest) * np.linspace(0, 1, 16) ** 2
+    levels: np.ndarray | int = lowest + (highest - lowest) * np.linspace(0, 1, 16) ** 2
     if highest <= lowest:
         levels = 10
     filled = ax.contourf(fine.w1, fine.w2, fine.loss, levels=levels, cmap="viridis_r", alpha=0.85)
