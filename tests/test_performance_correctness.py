@@ -1,4 +1,4 @@
-"""Every speed-up of issue 6 computes the same numbers as the plain way it replaced.
+"""Every speed-up of the engine computes the same numbers as the plain way it replaced.
 
 The speed itself is measured only in ``benchmarks/``. Here each shortcut is held against
 a reference: the general code path, the create_graph path, a composed or closed-form
