@@ -285,6 +285,14 @@ def test_a_bad_temperature_is_refused_exactly_as_softmax_refuses_it(temperature)
         assert "argmax" in str(by_softmax.value)  # greedy decoding is the T -> 0 limit
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_temperature_below_the_dtype_range_still_gives_the_argmax(dtype):
+    # 1e-50 is 0 in float32: the division must not happen in float32
+    q = probabilities(np.array([3.0, 1.0, 3.0], dtype=dtype), temperature=1e-50)
+    assert q.dtype == dtype
+    np.testing.assert_array_equal(q, np.array([0.5, 0.0, 0.5], dtype=dtype))
+
+
 def test_sampling_uses_the_library_softmax_at_a_tiny_temperature():
     # F.softmax's shift before the division: a temperature so small that z / T overflows
     q = probabilities(np.array([3.0, 1.0, 3.0]), temperature=1e-300)
