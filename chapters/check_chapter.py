@@ -116,6 +116,18 @@ class _PrintedOutputChecker:
 def _static_problems(text: str, fences: list, shown_outputs: list[str]) -> list[str]:
     """Problems visible without running anything: blocks that would not run, hidden
     code, and numbers in the prose that no output block prints."""
+    prose = list(text)
+    for region in fences:  # blank out code and output blocks, keeping line numbers
+        for i in range(region.start, region.end):
+            if prose[i] != "\n":
+                prose[i] = " "
+    prose_text = "".join(prose)
+    return (_code_problems(text, fences) + _math_problems(prose_text)
+            + _number_problems(prose_text, shown_outputs))
+
+
+def _code_problems(text: str, fences: list) -> list[str]:
+    """Blocks that look like Python but would not run, and code hidden in comments."""
     problems = []
     for region in fences:
         language = str(region.lexemes["language"])  # as written: "python " would not run either
@@ -126,18 +138,22 @@ def _static_problems(text: str, fences: list, shown_outputs: list[str]) -> list[
         line = text.count("\n", 0, match.start()) + 1
         problems.append(f"line {line}: code in an HTML comment is not allowed: the reader must see "
                         "all code")
-    prose = list(text)
-    for region in fences:  # blank out code and output blocks, keeping line numbers
-        for i in range(region.start, region.end):
-            if prose[i] != "\n":
-                prose[i] = " "
-    prose_text = "".join(prose)
+    return problems
+
+
+def _math_problems(prose_text: str) -> list[str]:
+    problems = []
     for number, line in enumerate(prose_text.splitlines(), start=1):
         bare = _CODE_SPAN.sub("", line).replace("\\$", "").replace("$$", "")
         if bare.count("$") % 2:
             problems.append(f"line {number}: inline math must open and close on the same line "
                             "($...$ across a line break may not render on GitHub)")
+    return problems
+
+
+def _number_problems(prose_text: str, shown_outputs: list[str]) -> list[str]:
     printed_numbers = {m.group(0) for out in shown_outputs for m in _ANY_NUMBER.finditer(out)}
+    problems = []
     for match in _RESULT_NUMBER.finditer(prose_text):
         number = match.group(0)
         if _is_result_number(number) and number not in printed_numbers:

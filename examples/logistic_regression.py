@@ -37,7 +37,7 @@ from _common import (
 )
 
 import minigrad as mg
-from minigrad import data, nn, plot
+from minigrad import data, diagnostics, nn, plot
 from minigrad import functional as F
 
 DATASETS = {  # name: default epochs and learning rate
@@ -176,7 +176,8 @@ def main(argv: Sequence[str] | None = None) -> Result:
     fig = plt.figure(figsize=(12, 5.6), layout="constrained")
     left, right = fig.subplots(1, 2)
     z_start = split.X_train @ w_start + b_start[0]
-    start = plot.pull_arrows_data(split.X_train, z_start, split.y_train).weight  # (N, 2): shares of dL/dw
+    # (N, 2): each sample's share of dL/dw
+    start = diagnostics.pull_arrows_data(split.X_train, z_start, split.y_train).weight
     scale = 0.15 * np.ptp(split.X_train) / np.linalg.norm(start, axis=1).max()  # one scale for both panels
     sum_scale = 0.35 * np.ptp(split.X_train) / np.linalg.norm(start.sum(axis=0))
     plot.pull_arrows(split.X_train, z_start, split.y_train, ax=left, weight=w_start, bias=b_start[0],

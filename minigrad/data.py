@@ -185,7 +185,7 @@ def _read_table(filename: str) -> LabeledData:
     """Read one of our ``.csv.gz`` files: ``# key: value`` header lines (title, source,
     columns, classes, format), then comma-separated rows whose last column is the class
     index."""
-    with resources.files("minigrad").joinpath("datasets", filename).open("rb") as raw, \
+    with (resources.files("minigrad") / "datasets" / filename).open("rb") as raw, \
             gzip.open(raw, "rt", encoding="utf-8") as text:
         lines = text.read().splitlines()
     header = {}

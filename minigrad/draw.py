@@ -6,20 +6,13 @@ and arrows run in the direction the data flowed, from the inputs to the output:
     ax = minigrad.draw_graph(loss)                  # before loss.backward()!
     ax.figure.savefig("graph.png")
 
-The work is split in two. ``graph_layout`` is pure geometry, which the tests check: it
-walks the graph, puts every tensor in a *layer* (its topological depth: an op sits one
-layer below its deepest input, a leaf just above the op that first uses it), orders each
-layer to avoid edge crossings, and gives every box a position and every edge a route.
-``draw_graph`` only paints that layout.
-
-The layout is the classic layered ("Sugiyama") recipe, done cheaply:
-1. an edge that skips layers gets an invisible waypoint in each layer it crosses, so it
-   is routed around boxes instead of through them;
-2. the order inside each layer is improved by a few sweeps that sort nodes by the
-   barycenter (mean position) of their neighbours, keeping the order with fewest
-   crossings;
-3. each node is pulled towards its neighbours' positions, as far as the minimum spacing
-   in its layer allows (an exact least-squares fit under ordering constraints).
+The work is split in three. ``graph_nodes`` lists the boxes and arrows: the tensors of the
+engine's own ``topological_order`` (those that require grad) plus the constants they read.
+``graph_layout`` adds the geometry, computed by the layered layout of
+``minigrad/layout.py`` (pure data, which the tests check). ``draw_graph`` only paints it.
+``to_dot`` needs no geometry (Graphviz lays the graph out), so it works on graphs of any
+size, while ``draw_graph`` refuses graphs of more than ``MAX_DRAW_NODES`` boxes (no one can
+read them, and laying them out would take minutes).
 
 The backward pass frees the graph (``node.inputs``) unless ``retain_graph=True``, so draw
 before ``backward()``, or call ``backward(retain_graph=True)`` (then ``show_values=True``
@@ -35,6 +28,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ._figures import pyplot, save_figure
+from .autograd import topological_order
+from .layout import layered_layout
 from .tensor import Tensor
 
 if TYPE_CHECKING:
@@ -46,13 +41,11 @@ CHAR_WIDTH = 0.6025 * FONT_SIZE / 72  # the advance of one DejaVu Sans Mono char
 LINE_HEIGHT = 1.2 * FONT_SIZE / 72  # matplotlib's default line spacing is 1.2 em
 PAD_X, PAD_Y = 0.09, 0.07  # between the text and the box
 MIN_BOX_WIDTH = 0.6
-NODE_GAP = 0.3  # between neighbouring boxes of a layer
-WAYPOINT_GAP = 0.14  # beside the waypoint of an edge that skips a layer
-WAYPOINT_WIDTH = 0.04
 LAYER_GAP = {"TB": 0.42, "LR": 0.55}  # between consecutive layers
 MARGIN = 0.15
 MAX_FIGURE_INCHES = 40.0  # larger drawings are scaled down (a PNG must stay a sane size)
 SMALL_TENSOR = 6  # show_values shows tensors with at most this many elements
+MAX_DRAW_NODES = 5000  # draw_graph and graph_layout refuse larger graphs (to_dot does not)
 
 STYLE = {  # face colour, edge colour, line style
     "op": ("#dcebf7", "#2f5f8f", "solid"),
@@ -64,6 +57,12 @@ FREED = (
     "draw_graph: the graph of this tensor was freed by backward() (the engine drops each "
     "op's inputs once their gradients are computed). Draw before calling backward(), or "
     "call backward(retain_graph=True) to keep the graph."
+)
+TOO_LARGE = (
+    "draw_graph: this graph has {n} boxes, more than MAX_DRAW_NODES = {limit}: a drawing that "
+    "large cannot be read, and laying it out would take minutes. Use minigrad.to_dot(tensor) "
+    "and render it with Graphviz (dot -Tsvg graph.dot -o graph.svg), or draw a smaller part "
+    "of the graph."
 )
 
 
@@ -125,33 +124,27 @@ class GraphLayout:
         return min(xs), max(xs), min(ys), max(ys)
 
 
-# ---------------------------------------------------------------- walking the graph
+# ---------------------------------------------------------------- the boxes and arrows
 
 
 def _collect(root: Tensor) -> tuple[list[Tensor], list[tuple[int, int, int]]]:
     """Every tensor ``root`` was computed from, inputs before the ops that use them
-    (``root`` last), and the edges (src, dst, input index). Iterative: any depth works."""
+    (``root`` last), and the edges ``(src, dst, input index)``. The tensors that require
+    grad come from the engine's ``topological_order`` (the order ``backward`` walks,
+    reversed); the constants an op read (data, scalars) are not in it, since no gradient
+    flows to them, so each is added just before the first op that uses it."""
     order: list[Tensor] = []
-    index: dict[int, int] = {}
-    seen: set[int] = set()
-    stack: list[tuple[Tensor, bool]] = [(root, False)]
-    while stack:
-        t, finished = stack.pop()
-        if finished:
-            index[id(t)] = len(order)
-            order.append(t)
-            continue
-        if id(t) in seen:
-            continue
-        seen.add(id(t))
+    index: dict[int, int] = {}  # id(tensor) -> its number (ids: tensors compare elementwise)
+    for t in reversed(topological_order(root)):
         node = t._node
         if node is not None and node.backward is None:
             raise RuntimeError(FREED)
-        stack.append((t, True))
-        if node is not None:
-            for inp in reversed(node.inputs):  # so the first input is numbered first
-                if id(inp) not in seen:
-                    stack.append((inp, False))
+        for inp in node.inputs if node is not None else ():
+            if id(inp) not in index:  # a constant, the only input not ordered yet
+                index[id(inp)] = len(order)
+                order.append(inp)
+        index[id(t)] = len(order)
+        order.append(t)
     edges = [(index[id(inp)], index[id(t)], i)
              for t in order if t._node is not None
              for i, inp in enumerate(t._node.inputs)]
@@ -178,16 +171,19 @@ def _array_lines(prefix: str, a: np.ndarray) -> list[str]:
     return [s.ljust(width) for s in lines]  # equal lengths: centred rows stay aligned
 
 
-def _label(t: Tensor, kind: str, show_values: bool) -> str:
+def _head(t: Tensor, kind: str) -> str:
     if kind == "op":
-        head = f"{t.name} = {t.op}" if t.name else str(t.op)
-    elif t.name:
-        head = t.name
-    elif kind == "leaf":
-        head = "leaf"
-    else:  # an anonymous scalar constant is best named by its value
-        head = "const " + _format_number(t.data.item()) if t.size == 1 else "const"
-    lines = [head, f"{t.shape} {t.dtype}"]
+        return f"{t.name} = {t.op}" if t.name else str(t.op)
+    if t.name:
+        return t.name
+    if kind == "leaf":
+        return "leaf"
+    # an anonymous scalar constant is best named by its value
+    return "const " + _format_number(t.data.item()) if t.size == 1 else "const"
+
+
+def _label(t: Tensor, kind: str, show_values: bool) -> str:
+    lines = [_head(t, kind), f"{t.shape} {t.dtype}"]
     if show_values and t.size <= SMALL_TENSOR:
         if not (kind == "constant" and not t.name and t.size == 1):  # already in the head
             lines += _array_lines("= ", t.data)
@@ -202,59 +198,14 @@ def _box_size(label: str) -> tuple[float, float]:
     return width, len(lines) * LINE_HEIGHT + 2 * PAD_Y
 
 
+def _check_arguments(tensor: Any, direction: str, caller: str) -> None:
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"{caller}() needs a Tensor, got {type(tensor).__name__}")
+    if direction not in LAYER_GAP:
+        raise ValueError(f"direction must be 'TB' (top to bottom) or 'LR' (left to right), got {direction!r}")
+
+
 # ---------------------------------------------------------------- layout
-
-
-def _port(n_inputs: int, index: int, across_size: float) -> float:
-    """Where input ``index`` enters its op, as an offset from the box centre: inputs are
-    spread in argument order, so ``a - b`` reads with ``a`` on the left."""
-    if n_inputs <= 1:
-        return 0.0
-    return (index - (n_inputs - 1) / 2) * (0.6 * across_size / (n_inputs - 1))
-
-
-def _isotonic(targets: list[float]) -> list[float]:
-    """The non-decreasing sequence closest to ``targets`` in least squares (pool
-    adjacent violators)."""
-    blocks: list[list[float]] = []  # [mean, count]
-    for t in targets:
-        blocks.append([t, 1.0])
-        while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
-            m2, c2 = blocks.pop()
-            m1, c1 = blocks[-1]
-            blocks[-1] = [(m1 * c1 + m2 * c2) / (c1 + c2), c1 + c2]
-    out: list[float] = []
-    for mean, count in blocks:
-        out += [mean] * int(count)
-    return out
-
-
-def _place(targets: list[float], seps: list[float]) -> list[float]:
-    """Positions x closest to ``targets`` with x[i+1] - x[i] >= seps[i]: shifting by the
-    running sum of the separations turns this into an isotonic regression."""
-    offsets = [0.0]
-    for s in seps:
-        offsets.append(offsets[-1] + s)
-    z = _isotonic([t - o for t, o in zip(targets, offsets)])
-    return [zi + o for zi, o in zip(z, offsets)]
-
-
-def _rank_offset(port: float, across_size: float) -> float:
-    """A port offset in units of positions in the layer (under half a position)."""
-    return 0.4 * port / max(across_size, 1e-9)
-
-
-def _crossings(layers: list[list[int]], pos: list[float], down: list[list[tuple[int, float]]],
-               across: list[float]) -> int:
-    """Number of pairs of edges that cross between consecutive layers (ports included)."""
-    total = 0
-    for layer in layers[1:]:
-        ends = sorted((pos[u], pos[v] + _rank_offset(f, across[v])) for v in layer for u, f in down[v])
-        for i in range(len(ends)):
-            for j in range(i + 1, len(ends)):
-                if ends[i][0] != ends[j][0] and ends[i][1] > ends[j][1]:
-                    total += 1
-    return total
 
 
 def graph_layout(tensor: Tensor, show_values: bool = False, direction: str = "TB") -> GraphLayout:
@@ -262,172 +213,34 @@ def graph_layout(tensor: Tensor, show_values: bool = False, direction: str = "TB
     before the ops that use them, ``tensor`` last) and arrows (``edges``, from input to
     op). Coordinates are inches at the base font size; ``direction`` "TB" puts the inputs
     on top and the output at the bottom, "LR" the inputs on the left.
-    Raises RuntimeError if backward() has already freed the graph."""
-    if not isinstance(tensor, Tensor):
-        raise TypeError(f"graph_layout() needs a Tensor, got {type(tensor).__name__}")
-    if direction not in LAYER_GAP:
-        raise ValueError(f"direction must be 'TB' (top to bottom) or 'LR' (left to right), got {direction!r}")
+    Raises RuntimeError if backward() has already freed the graph, and ValueError for a
+    graph of more than ``MAX_DRAW_NODES`` boxes (use ``to_dot`` for those)."""
+    _check_arguments(tensor, direction, "graph_layout")
     order, edges = _collect(tensor)
-    n = len(order)
+    if len(order) > MAX_DRAW_NODES:
+        raise ValueError(TOO_LARGE.format(n=len(order), limit=MAX_DRAW_NODES))
     kinds = [_kind(t) for t in order]
     labels = [_label(t, k, show_values) for t, k in zip(order, kinds)]
-    sizes = [_box_size(s) for s in labels]
-    # across = within a layer, along = from layer to layer
-    if direction == "TB":
-        across = [w for w, h in sizes]
-        along = [h for w, h in sizes]
+    sizes = [_box_size(s) for s in labels]  # (width, height)
+    if direction == "TB":  # across a layer = width, along the layers = height
+        placement = layered_layout(sizes, edges, LAYER_GAP[direction])
     else:
-        across = [h for w, h in sizes]
-        along = [w for w, h in sizes]
+        placement = layered_layout([(h, w) for w, h in sizes], edges, LAYER_GAP[direction])
 
-    # --- layers: an op one below its deepest input; a source just above its first user
-    inputs: list[list[tuple[int, int]]] = [[] for _ in range(n)]  # (src, index) per node
-    users: list[list[int]] = [[] for _ in range(n)]
-    for s, d, i in edges:
-        inputs[d].append((s, i))
-        users[s].append(d)
-    layer = [0] * n
-    for v in range(n):  # topological order: inputs come first
-        if inputs[v]:
-            layer[v] = 1 + max(layer[s] for s, _ in inputs[v])
-    for v in range(n):
-        if not inputs[v] and users[v]:
-            layer[v] = min(layer[d] for d in users[v]) - 1
-
-    # --- vertices: the nodes, plus a waypoint in every layer an edge skips
-    v_layer = list(layer)
-    v_across = list(across)
-    down: list[list[tuple[int, float]]] = [[] for _ in range(n)]  # (upper vertex, port offset)
-    up: list[list[tuple[int, float]]] = [[] for _ in range(n)]  # (lower vertex, port offset)
-    chains: list[list[int]] = []
-    for s, d, i in edges:
-        chain = [s]
-        for k in range(layer[s] + 1, layer[d]):
-            v_layer.append(k)
-            v_across.append(WAYPOINT_WIDTH)
-            down.append([])
-            up.append([])
-            chain.append(len(v_layer) - 1)
-        chain.append(d)
-        chains.append(chain)
-        port = _port(len(inputs[d]), i, across[d])
-        for a, b in zip(chain[:-1], chain[1:]):
-            f = port if b == d else 0.0
-            down[b].append((a, f))
-            up[a].append((b, f))
-    n_layers = max(layer) + 1
-    layers: list[list[int]] = [[] for _ in range(n_layers)]
-    for v, k in enumerate(v_layer):
-        layers[k].append(v)
-
-    # --- order within layers: barycenter sweeps, keeping the best order seen
-    pos = [0.0] * len(v_layer)
-
-    def number() -> None:
-        for members in layers:
-            for p, v in enumerate(members):
-                pos[v] = float(p)
-
-    number()
-    best, best_crossings = [list(m) for m in layers], _crossings(layers, pos, down, v_across)
-    for sweep in range(8):
-        if best_crossings == 0:
-            break
-        going_down = sweep % 2 == 0
-        for k in (range(1, n_layers) if going_down else range(n_layers - 2, -1, -1)):
-            def key(v: int, going_down: bool = going_down) -> tuple[float, float]:
-                if going_down:
-                    vals = [pos[u] - _rank_offset(f, v_across[v]) for u, f in down[v]]
-                else:
-                    vals = [pos[w] + _rank_offset(f, v_across[w]) for w, f in up[v]]
-                return (sum(vals) / len(vals) if vals else pos[v], pos[v])
-
-            layers[k].sort(key=key)
-            for p, v in enumerate(layers[k]):
-                pos[v] = float(p)
-        c = _crossings(layers, pos, down, v_across)
-        if c < best_crossings:
-            best, best_crossings = [list(m) for m in layers], c
-    layers = best
-    number()
-
-    # --- coordinates across: pulled towards the neighbours, spacing kept
-    def gap(a: int, b: int) -> float:
-        return NODE_GAP if a < n and b < n else WAYPOINT_GAP
-
-    seps = [[(v_across[a] + v_across[b]) / 2 + gap(a, b) for a, b in zip(m[:-1], m[1:])]
-            for m in layers]
-    x = [0.0] * len(v_layer)
-    for members, sep in zip(layers, seps):
-        placed = _place([0.0] * len(members), sep)  # packed, centred on 0
-        for v, xv in zip(members, placed):
-            x[v] = xv
-
-    def weight(a: int, b: int) -> float:  # between two waypoints: keeps long edges straight
-        return 8.0 if a >= n and b >= n else 1.0
-
-    def relax(k: int, use_down: bool, use_up: bool) -> None:
-        targets = []
-        for v in layers[k]:
-            pulls = []  # (position wanted by a neighbour, weight)
-            if use_down:
-                pulls += [(x[u] - f, weight(u, v)) for u, f in down[v]]
-            if use_up:
-                pulls += [(x[w] + f, weight(v, w)) for w, f in up[v]]
-            total = sum(wt for _, wt in pulls)
-            targets.append(sum(p * wt for p, wt in pulls) / total if pulls else x[v])
-        for v, xv in zip(layers[k], _place(targets, seps[k])):
-            x[v] = xv
-
-    for _ in range(6):
-        for k in range(1, n_layers):
-            relax(k, True, False)
-        for k in range(n_layers - 2, -1, -1):
-            relax(k, False, True)
-    for _ in range(4):
-        for k in range(n_layers):
-            relax(k, True, True)
-    # straighten chains: a vertex whose only input has no other user goes right under it
-    for k in range(1, n_layers):
-        members = layers[k]
-        for p, v in enumerate(members):
-            if len(down[v]) == 1 and len(up[down[v][0][0]]) == 1:
-                u, f = down[v][0]
-                lo = x[members[p - 1]] + seps[k][p - 1] if p > 0 else -np.inf
-                hi = x[members[p + 1]] - seps[k][p] if p + 1 < len(members) else np.inf
-                x[v] = float(min(max(x[u] - f, lo), hi))
-    shift = min(x[v] - v_across[v] / 2 for v in range(len(v_layer)))
-    x = [xv - shift for xv in x]
-
-    # --- coordinates along: each layer a band as deep as its deepest box
-    band = [max([along[v] for v in members if v < n] or [LINE_HEIGHT]) for members in layers]
-    centre = [band[0] / 2]
-    for k in range(1, n_layers):
-        centre.append(centre[-1] + band[k - 1] / 2 + LAYER_GAP[direction] + band[k] / 2)
-
-    def to_xy(a: float, b: float) -> tuple[float, float]:
-        return (a, -b) if direction == "TB" else (b, -a)
+    def to_xy(p: tuple[float, float]) -> tuple[float, float]:
+        across, along = p
+        return (across, -along) if direction == "TB" else (along, -across)
 
     nodes = []
     for v, t in enumerate(order):
-        cx, cy = to_xy(x[v], centre[layer[v]])
-        w, h = sizes[v]
+        x, y = to_xy(placement.centres[v])
         nodes.append(LayoutNode(
-            id=v, label=labels[v], kind=kinds[v], layer=layer[v], x=cx, y=cy, width=w, height=h,
-            op=t.op, name=t.name, shape=tuple(t.shape), dtype=str(t.dtype), is_output=v == n - 1))
-
-    out_edges = []
-    for (s, d, i), chain in zip(edges, chains):
-        port = _port(len(inputs[d]), i, across[d])
-        pts = [(x[s], centre[layer[s]] + along[s] / 2), (x[s], centre[layer[s]] + band[layer[s]] / 2)]
-        for w in chain[1:-1]:
-            k = v_layer[w]
-            pts += [(x[w], centre[k] - band[k] / 2), (x[w], centre[k] + band[k] / 2)]
-        k = layer[d]
-        pts += [(x[d] + port, centre[k] - band[k] / 2), (x[d] + port, centre[k] - along[d] / 2)]
-        route = [pts[0]] + [p for p, q in zip(pts[1:], pts[:-1]) if p != q]
-        out_edges.append(LayoutEdge(src=s, dst=d, index=i, points=[to_xy(a, b) for a, b in route]))
-    return GraphLayout(nodes=nodes, edges=out_edges, direction=direction)
+            id=v, label=labels[v], kind=kinds[v], layer=placement.layers[v], x=x, y=y,
+            width=sizes[v][0], height=sizes[v][1], op=t.op, name=t.name, shape=tuple(t.shape),
+            dtype=str(t.dtype), is_output=v == len(order) - 1))
+    layout_edges = [LayoutEdge(src=s, dst=d, index=i, points=[to_xy(p) for p in points])
+                    for (s, d, i), points in zip(edges, placement.routes)]
+    return GraphLayout(nodes=nodes, edges=layout_edges, direction=direction)
 
 
 # ---------------------------------------------------------------- Graphviz text
@@ -439,21 +252,23 @@ def _dot_string(s: str) -> str:
 
 def to_dot(tensor: Tensor, show_values: bool = False, direction: str = "TB") -> str:
     """The graph of ``tensor`` as Graphviz DOT text (render it with ``dot -Tpng``): the
-    same boxes, labels and edges as ``draw_graph``. Graphviz is not needed to call this."""
-    layout = graph_layout(tensor, show_values=show_values, direction=direction)
+    same boxes, labels and edges as ``draw_graph``. Graphviz is not needed to call this,
+    and it lays the graph out itself, so there is no size limit here."""
+    _check_arguments(tensor, direction, "to_dot")
+    order, edges = _collect(tensor)
     lines = [
         "digraph minigrad {",
         f"  rankdir={direction};",
         '  node [shape=box, style="rounded,filled", fontname="monospace", fontsize=10];',
     ]
-    for nd in layout.nodes:
-        face, edge, dash = STYLE[nd.kind]
+    for v, t in enumerate(order):
+        kind = _kind(t)
+        face, edge, dash = STYLE[kind]
         style = '"rounded,filled,dashed"' if dash == "dashed" else '"rounded,filled"'
-        width = ", penwidth=2" if nd.is_output else ""
-        lines.append(f'  n{nd.id} [label={_dot_string(nd.label)}, style={style}, '
+        width = ", penwidth=2" if v == len(order) - 1 else ""
+        lines.append(f'  n{v} [label={_dot_string(_label(t, kind, show_values))}, style={style}, '
                      f'fillcolor="{face}", color="{edge}"{width}];')
-    for e in layout.edges:
-        lines.append(f"  n{e.src} -> n{e.dst};")
+    lines += [f"  n{s} -> n{d};" for s, d, _ in edges]
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -497,7 +312,8 @@ def draw_graph(tensor: Tensor, ax: Axes | None = None, show_values: bool = False
     (``fig, (a, b) = plt.subplots(1, 2)``). ``path`` saves the figure (atomically).
 
     Draw before ``backward()``, or call ``backward(retain_graph=True)``: backward frees
-    the graph (RuntimeError otherwise). Headless by default: selects matplotlib's Agg
+    the graph (RuntimeError otherwise). Graphs of more than ``MAX_DRAW_NODES`` boxes are
+    refused with a ValueError: use ``to_dot`` for them. Headless by default: selects matplotlib's Agg
     backend unless a backend was chosen before."""
     layout = graph_layout(tensor, show_values=show_values, direction=direction)
     plt = pyplot()
@@ -509,7 +325,7 @@ def draw_graph(tensor: Tensor, ax: Axes | None = None, show_values: bool = False
         scale = min(1.0, MAX_FIGURE_INCHES / max(width, height))
         fig = plt.figure(figsize=(width * scale, height * scale))
         ax = fig.add_axes((0, 0, 1, 1))
-    fig = ax.figure
+    fig = ax.figure.figure  # the root Figure, also when ax sits in a SubFigure
     box = ax.get_position()
     ax_w, ax_h = box.width * fig.get_figwidth(), box.height * fig.get_figheight()
     scale = min(1.0, ax_w / width, ax_h / height)  # paper inches per layout inch: never enlarged

@@ -21,7 +21,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from . import functional as F
 from . import ops
+from .optim import zero_grad
 from .tensor import Tensor
 
 
@@ -73,17 +75,17 @@ class Module:
     def __setattr__(self, name: str, value: Any) -> None:
         params = self.__dict__.get("_parameters")
         modules = self.__dict__.get("_modules")
-        if isinstance(value, (Parameter, Module)) and params is None:
+        if isinstance(value, (Parameter, Module)) and (params is None or modules is None):
             raise AttributeError(
                 f"cannot assign {type(value).__name__} '{name}' before Module.__init__() ran: "
                 f"call super().__init__() at the start of {type(self).__name__}.__init__")
-        if isinstance(value, Parameter):
+        if isinstance(value, Parameter) and params is not None and modules is not None:
             self.__dict__.pop(name, None)
             modules.pop(name, None)
             params[name] = value  # replacing a parameter keeps its place in the order
             if value.name is None:
                 value.name = name  # a label for graph drawings
-        elif isinstance(value, Module):
+        elif isinstance(value, Module) and params is not None and modules is not None:
             self.__dict__.pop(name, None)
             params.pop(name, None)
             modules[name] = value
@@ -171,13 +173,9 @@ class Module:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the gradients of the last backward pass (backward *adds* into
-        ``.grad``). By default ``.grad`` becomes None; with ``set_to_none=False`` an
-        existing gradient becomes zeros (a None gradient stays None)."""
-        for p in self.parameters():
-            if set_to_none or p.grad is None:
-                p.grad = None
-            else:
-                p.grad = Tensor(np.zeros_like(p.data))
+        ``.grad``): ``.grad`` becomes None, or zeros with ``set_to_none=False``. The same
+        function as ``Optimizer.zero_grad``: ``minigrad.optim.zero_grad``."""
+        zero_grad(self.parameters(), set_to_none)
 
     # ----- train / eval -----
     def train(self, mode: bool = True) -> Module:
@@ -213,22 +211,12 @@ class Module:
         problems = []
         ready: list[tuple[Parameter, np.ndarray]] = []
         for name, p in own.items():
-            if name not in state:
-                continue
-            try:
-                value = np.asarray(state[name])
-            except (TypeError, ValueError) as err:
-                problems.append(f"'{name}' cannot be read as an array ({err})")
-                continue
-            if value.dtype.kind not in "biuf":
-                problems.append(f"'{name}' has dtype {value.dtype}, expected numbers")
-            elif value.shape != p.shape:
-                problems.append(f"'{name}' has shape {value.shape} in the state dict but {p.shape} "
-                                "in the model")
-            elif not p.data.flags.writeable:
-                problems.append(f"'{name}': the model's array is read-only")
-            else:
-                ready.append((p, value.astype(p.dtype, copy=True)))
+            if name in state:
+                value, problem = _checked_value(name, p, state[name])
+                if problem is None:
+                    ready.append((p, value))
+                else:
+                    problems.append(problem)
         if strict:
             problems = [f"missing key '{k}'" for k in missing] + \
                        [f"unexpected key '{k}'" for k in unexpected] + problems
@@ -262,6 +250,22 @@ class Module:
 
 def _as_tensor(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def _checked_value(name: str, p: Parameter, value: Any) -> tuple[np.ndarray, str | None]:
+    """``value`` as a copy in ``p``'s dtype, ready to load into ``p``, or a sentence
+    saying why it cannot be (then the array is a placeholder)."""
+    try:
+        array = np.asarray(value)
+    except (TypeError, ValueError) as err:
+        return np.empty(0), f"'{name}' cannot be read as an array ({err})"
+    if array.dtype.kind not in "biuf":
+        return array, f"'{name}' has dtype {array.dtype}, expected numbers"
+    if array.shape != p.shape:
+        return array, f"'{name}' has shape {array.shape} in the state dict but {p.shape} in the model"
+    if not p.data.flags.writeable:
+        return array, f"'{name}': the model's array is read-only"
+    return array.astype(p.dtype, copy=True), None
 
 
 class Linear(Module):
@@ -299,6 +303,7 @@ class Linear(Module):
         self.out_features = int(out_features)
         k = 1.0 / math.sqrt(self.in_features)
         self.weight = Parameter(rng.uniform(-k, k, (self.in_features, self.out_features)).astype(dtype))
+        self.bias: Parameter | None
         if bias:
             self.bias = Parameter(rng.uniform(-k, k, (self.out_features,)).astype(dtype))
         else:
@@ -361,19 +366,11 @@ class Tanh(Module):
 
 class Sigmoid(Module):
     """The logistic function sigma(x) = 1 / (1 + exp(-x)), elementwise; its gradient is
-    sigma (1 - sigma).
-
-    Computed from e = exp(-|x|), which is at most 1 and so never overflows:
-    sigma = 1 / (1 + e) for x >= 0 and e / (1 + e) for x < 0 (the same function written
-    two ways). Both stay accurate far into the tails, e.g. sigma(-40) = 4.2e-18 rather
-    than a cancellation to 0."""
+    sigma (1 - sigma). The layer form of ``F.sigmoid`` (which explains how it stays
+    accurate far into both tails)."""
 
     def forward(self, x: Any) -> Tensor:
-        x = _as_tensor(x)
-        positive = x.data >= 0
-        # -|x| through where (not abs): at x = 0 abs's derivative is 0, which would lose the slope 1/4
-        e = ops.exp(ops.where(positive, -x, x))
-        return ops.where(positive, 1.0 / (1.0 + e), e / (1.0 + e))
+        return F.sigmoid(_as_tensor(x))
 
 
 class Identity(Module):

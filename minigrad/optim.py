@@ -49,6 +49,16 @@ def _array(x: Any) -> np.ndarray:
     in-place updates below (``+=``, ``out=``) cannot write into: for a 0-d parameter they
     would silently update a copy."""
     return np.asarray(x)
+def zero_grad(params: Iterable[Tensor], set_to_none: bool = True) -> None:
+    """Forget the gradients of the last backward pass (backward *adds* into ``.grad``).
+    By default ``.grad`` becomes None; with ``set_to_none=False`` an existing gradient
+    becomes zeros (a None gradient stays None). ``Module.zero_grad`` and
+    ``Optimizer.zero_grad`` both call this."""
+    for p in params:
+        if set_to_none or p.grad is None:
+            p.grad = None
+        else:
+            p.grad = Tensor(np.zeros_like(p.data))
 
 
 class Optimizer:
@@ -81,24 +91,20 @@ class Optimizer:
         self.state: list[dict[str, Any]] = [{} for _ in params]
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Clear every parameter's ``.grad`` before the next backward pass adds into it:
-        to None, or, with ``set_to_none=False``, an existing gradient to zeros."""
-        for p in self.params:
-            if set_to_none or p.grad is None:
-                p.grad = None
-            else:
-                p.grad = Tensor(np.zeros_like(p.data))
+        """Clear every parameter's ``.grad`` before the next backward pass adds into it
+        (see the function ``zero_grad``)."""
+        zero_grad(self.params, set_to_none)
 
     def step(self) -> None:
         """Update every parameter that has a gradient, in place."""
         for p, state in zip(self.params, self.state):
             if p.grad is not None:
-                self._update(p, self._gradient(p), state)
+                self._update(p, self._gradient(p, p.grad), state)
 
-    def _gradient(self, p: Tensor) -> np.ndarray:
+    def _gradient(self, p: Tensor, grad: Tensor) -> np.ndarray:
         """p.grad's array, checked against p's shape and in p's dtype (the engine already
         gives a leaf's gradient the leaf's dtype; a hand-set .grad may differ)."""
-        g = p.grad.data
+        g = grad.data
         if g.shape != p.data.shape:
             raise ValueError(f"parameter {self.params.index(p)} has shape {p.shape} but its .grad "
                              f"has shape {g.shape}")
@@ -255,7 +261,7 @@ class SGD(Optimizer):
         lr = self.lr
         for p in self.params:  # plain SGD, the usual case, in one loop: p <- p - lr * g
             if p.grad is not None:
-                p.data -= lr * self._gradient(p)
+                p.data -= lr * self._gradient(p, p.grad)
 
     def _update(self, p: Tensor, g: np.ndarray, state: dict[str, Any]) -> None:
         # g is p.grad's own array: never changed in place. An array made here ("ours") may be.

@@ -1,4 +1,5 @@
-"""Pictures of training, and of the gradient p - y at work (matplotlib, imported only here).
+"""Pictures of training, and of the gradient p - y at work (matplotlib, loaded only when
+something is drawn).
 
 Every plotting function takes an optional ``ax`` (a new figure is made without one) and
 returns the Axes it drew on (``training_curves`` draws two panels, on two given axes or a
@@ -23,26 +24,34 @@ N samples has
 * ``residual_heatmap``: the matrix p - Y of a batch, which is N times the gradient at
   the logits.
 
-The numbers behind the pictures come from small pure functions (``*_data``,
-``confusion_counts``) that the tests check directly.
+The numbers behind the pictures come from ``minigrad.diagnostics`` (``*_data``,
+``confusion_counts``, ``probability_grid``), which needs no matplotlib; this module only
+draws them.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import functional as F
 from ._figures import pyplot, save_figure
-from .autograd import no_grad
+from .diagnostics import (
+    class_labels,
+    confusion_counts,
+    float_array,
+    loss_surface_data,
+    probability_grid,
+    pull_arrows_data,
+    residual_vs_margin_data,
+)
 from .tensor import Tensor
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
+    from matplotlib.figure import Figure, FigureBase
 
 # Okabe & Ito's colour-blind-safe palette, then matplotlib's tab10 for more classes
 CLASS_COLORS = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
@@ -59,9 +68,9 @@ def save(fig: Figure | Axes, path: str | os.PathLike, dpi: int = 100) -> str:
     """Write a figure (or the figure of an Axes) to ``path``, its format taken from the
     extension; returns the path. Atomic: the image goes to a temporary file beside
     ``path`` and is renamed over it only when complete. Missing folders are created."""
-    fig = getattr(fig, "figure", fig)  # an Axes knows its figure; a Figure is its own
-    fig.set_dpi(dpi)
-    return save_figure(fig, path)
+    figure = fig.figure.figure  # the root Figure: an Axes (maybe in a SubFigure) or a Figure knows it
+    figure.set_dpi(dpi)
+    return save_figure(figure, path)
 
 
 def _new_axes(ax: Axes | None, figsize: tuple[float, float] = (6.4, 4.8)) -> Axes:
@@ -88,166 +97,12 @@ def _names(class_names: Sequence[str] | None, k: int) -> list[str]:
     return [str(c) for c in class_names]
 
 
-def _lighten(color: str, amount: float) -> np.ndarray:
+def _lighten(color: str, amount: float) -> tuple[float, float, float]:
     """``color`` mixed with white: amount 0 is the colour, 1 is white."""
     import matplotlib
 
-    rgb = np.asarray(matplotlib.colors.to_rgb(color))
-    return rgb + (1 - rgb) * amount
-
-
-def _labels(y: Any) -> np.ndarray:
-    y = np.asarray(y)
-    if y.ndim != 1 or y.dtype.kind not in "biu":
-        raise ValueError(f"expected integer class labels of shape (N,), got dtype {y.dtype} shape {y.shape}")
-    return y.astype(np.int64)
-
-
-def _array(x: Any) -> np.ndarray:
-    return np.asarray(x.data if isinstance(x, Tensor) else x, dtype=np.float64)
-
-
-# ---------------------------------------------------------------- the pure helpers
-
-
-class ResidualMargin(NamedTuple):
-    """Per sample: ``margin``, ``residual``, ``correct`` (margin > 0). See
-    ``residual_vs_margin_data``."""
-
-    margin: np.ndarray
-    residual: np.ndarray
-    correct: np.ndarray
-
-
-def residual_vs_margin_data(logits: Any, y: Any) -> ResidualMargin:
-    """How hard each sample pulls, against how well it is classified.
-
-    Binary (``logits`` of shape (N,), one logit z per sample, p = sigmoid(z), y in {0, 1}):
-    margin m = z if y = 1 else -z, and residual p - y, the gradient of the sample's
-    loss at its logit. Exactly |p - y| = sigmoid(-m): ~0 for confident correct samples
-    (m >> 0), ~1 for confidently wrong ones (m << 0).
-
-    Multi-class (``logits`` of shape (N, K), p = softmax(z)): margin
-    m = z_y - max_{k != y} z_k, and residual p_y - 1, the entry of p - y at the true class
-    (the other entries are the p_k, k != y, which add up to 1 - p_y). Since
-    p_y <= sigmoid(m), the residual is at most -sigmoid(-m)."""
-    z = _array(logits)
-    y = _labels(y)
-    if len(z) != len(y):
-        raise ValueError(f"logits have {len(z)} rows but y has {len(y)} labels")
-    with no_grad():
-        if z.ndim == 1:
-            if np.any((y != 0) & (y != 1)):
-                raise ValueError("binary residuals need labels 0 and 1")
-            margin = np.where(y == 1, z, -z)
-            residual = F.sigmoid(z).data - y
-        elif z.ndim == 2:
-            rows = np.arange(len(y))
-            others = z.copy()
-            others[rows, y] = -np.inf
-            margin = z[rows, y] - others.max(axis=1)
-            residual = F.softmax(z).data[rows, y] - 1.0
-        else:
-            raise ValueError(f"logits must have shape (N,) or (N, K), got {z.shape}")
-    return ResidualMargin(margin, residual, margin > 0)
-
-
-class Pulls(NamedTuple):
-    """Each sample's share of the gradient of the mean cross-entropy: ``weight`` (N, d)
-    for one logit per sample, (N, d, K) for K classes, and ``bias`` (N,) or (N, K).
-    They add up (over samples) to the gradient; a sample *pulls* the weights the other
-    way, by -share, in a gradient-descent step."""
-
-    weight: np.ndarray
-    bias: np.ndarray
-
-
-def pull_arrows_data(X: Any, logits: Any, y: Any) -> Pulls:
-    """Sample i's share of dL/dW and dL/db for L = mean cross-entropy:
-    x_i (p_i - y_i) / N and (p_i - y_i) / N, with p the sigmoid of ``logits`` of shape
-    (N,) (labels 0/1) or the softmax of ``logits`` of shape (N, K) (class labels)."""
-    X = _array(X)
-    z = _array(logits)
-    y = _labels(y)
-    n = len(y)
-    if X.ndim != 2 or len(X) != n or len(z) != n:
-        raise ValueError(f"need X of shape (N, d), logits of N rows and N labels; got X {X.shape}, "
-                         f"logits {z.shape}, y {y.shape}")
-    with no_grad():
-        if z.ndim == 1:
-            residual = F.sigmoid(z).data - y
-            return Pulls(X * residual[:, None] / n, residual / n)
-        residual = F.softmax(z).data - np.eye(z.shape[1])[y]
-    return Pulls(X[:, :, None] * residual[:, None, :] / n, residual / n)
-
-
-class LossSurface(NamedTuple):
-    """A grid over two weights: ``w1``, ``w2`` (from ``np.meshgrid``), the ``loss`` at
-    each point and the two components of its gradient, ``grad1`` and ``grad2``."""
-
-    w1: np.ndarray
-    w2: np.ndarray
-    loss: np.ndarray
-    grad1: np.ndarray
-    grad2: np.ndarray
-
-
-def loss_surface_data(loss_fn: Callable[[Tensor], Tensor], w1_values: Any, w2_values: Any) -> LossSurface:
-    """Evaluate a loss, and its gradient, at every point of the grid ``w1_values`` x
-    ``w2_values`` with ONE forward and ONE backward pass.
-
-    ``loss_fn`` receives a (2, M) Tensor whose M columns are weight pairs and must return
-    the M losses, shape (M,), each computed from its own column only (e.g. logits
-    ``X @ W2M + b`` of shape (N, M), then a per-column mean). The gradient of their sum
-    with respect to column j is then the gradient of loss j: autograd does the whole
-    grid at once."""
-    g1, g2 = np.meshgrid(np.asarray(w1_values, dtype=np.float64), np.asarray(w2_values, dtype=np.float64))
-    grid = Tensor(np.stack([g1.ravel(), g2.ravel()]), requires_grad=True)
-    losses = loss_fn(grid)
-    if not isinstance(losses, Tensor) or losses.shape != (g1.size,):
-        shape = getattr(losses, "shape", type(losses).__name__)
-        raise ValueError(f"loss_fn must return one loss per column, a Tensor of shape ({g1.size},), "
-                         f"got {shape}")
-    losses.sum().backward()
-    grad = grid.grad.data
-    return LossSurface(g1, g2, losses.data.reshape(g1.shape), grad[0].reshape(g1.shape),
-                       grad[1].reshape(g1.shape))
-
-
-def confusion_counts(y_true: Any, y_pred: Any, n_classes: int | None = None) -> np.ndarray:
-    """``C[i, j]`` = how many samples of true class i were predicted as class j."""
-    t, p = _labels(y_true), _labels(y_pred)
-    if t.shape != p.shape:
-        raise ValueError(f"y_true has shape {t.shape} but y_pred has shape {p.shape}")
-    k = n_classes if n_classes is not None else int(max(t.max(initial=-1), p.max(initial=-1))) + 1
-    for name, labels in (("y_true", t), ("y_pred", p)):
-        if labels.size and (labels.min() < 0 or labels.max() >= k):
-            raise ValueError(f"{name} holds labels from {labels.min()} to {labels.max()}, "
-                             f"expected 0 to {k - 1}")
-    counts = np.zeros((k, k), dtype=np.int64)
-    np.add.at(counts, (t, p), 1)
-    return counts
-
-
-def probability_grid(predict_proba: Callable[[np.ndarray], Any], X: Any, resolution: int = 200,
-                     padding: float = 0.1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``predict_proba`` (points (M, 2) -> probabilities (M, K)) on a ``resolution`` x
-    ``resolution`` grid covering the 2-D points ``X`` with a margin of ``padding`` times
-    their range. Returns the grid's x and y coordinates and the probabilities, shape
-    (resolution, resolution, K)."""
-    X = _array(X)
-    if X.ndim != 2 or X.shape[1] != 2:
-        raise ValueError(f"decision regions need 2-D points, X of shape (N, 2); got {X.shape}")
-    low, high = X.min(axis=0), X.max(axis=0)
-    pad = padding * np.maximum(high - low, 1e-9)
-    xs = np.linspace(low[0] - pad[0], high[0] + pad[0], resolution)
-    ys = np.linspace(low[1] - pad[1], high[1] + pad[1], resolution)
-    xx, yy = np.meshgrid(xs, ys)
-    probs = _array(predict_proba(np.column_stack([xx.ravel(), yy.ravel()])))
-    if probs.ndim != 2 or len(probs) != xx.size:
-        raise ValueError(f"predict_proba must return probabilities of shape (M, K) for M points, "
-                         f"got {probs.shape}")
-    return xx, yy, probs.reshape(resolution, resolution, -1)
+    r, g, b = (c + (1 - c) * amount for c in matplotlib.colors.to_rgb(color))
+    return r, g, b
 
 
 # ---------------------------------------------------------------- decision regions
@@ -273,7 +128,7 @@ def decision_regions(predict_proba: Callable[[np.ndarray], Any], X: Any, y: Any,
     the colour of its predicted class, faded towards white where the model is unsure
     (max_k p_k near 1/K), and black lines separate the regions. Misclassified samples are
     ringed in red."""
-    X, y = _array(X), _labels(y)
+    X, y = float_array(X), class_labels(y)
     ax = _new_axes(ax)
     xx, yy, P = probability_grid(predict_proba, X, resolution)
     k = P.shape[2]
@@ -283,7 +138,7 @@ def decision_regions(predict_proba: Callable[[np.ndarray], Any], X: Any, y: Any,
 
     if k == 2:
         cmap = matplotlib.colors.LinearSegmentedColormap.from_list(
-            "two_classes", [_lighten(class_color(0), 0.55), "white", _lighten(class_color(1), 0.55)])
+            "two_classes", [_lighten(class_color(0), 0.55), (1.0, 1.0, 1.0), _lighten(class_color(1), 0.55)])
         image = ax.imshow(P[:, :, 1], extent=extent, origin="lower", cmap=cmap, vmin=0, vmax=1,
                           aspect="auto", interpolation="bilinear")
         ax.contour(xx, yy, P[:, :, 1], levels=[0.5], colors="black", linewidths=1.2)
@@ -309,7 +164,7 @@ def decision_regions(predict_proba: Callable[[np.ndarray], Any], X: Any, y: Any,
             bar = ax.figure.colorbar(mappable, ax=ax, shrink=0.9)
             bar.set_label("shade: confidence, max$_k$ p$_k$")
     _scatter_classes(ax, X, y, names)
-    wrong = _array(predict_proba(X)).argmax(axis=1) != y
+    wrong = float_array(predict_proba(X)).argmax(axis=1) != y
     if np.any(wrong):
         ax.scatter(X[wrong, 0], X[wrong, 1], s=110, facecolors="none", edgecolors=MISCLASSIFIED,
                    linewidths=1.4, label=f"misclassified ({int(wrong.sum())})", zorder=4)
@@ -327,7 +182,7 @@ def decision_regions(predict_proba: Callable[[np.ndarray], Any], X: Any, y: Any,
 
 
 def _train_and_test(history: Mapping[str, Sequence[float]], ax: Axes | None, what: str, ylabel: str,
-                    title: str, scale: float = 1.0, legend_loc: str = "best") -> Axes:
+                    title: str, scale: float = 1.0, legend_loc: Any = "best") -> Axes:
     """The curves ``train_<what>`` (solid) and ``test_<what>`` (dashed) of ``history``
     against its ``epoch`` (1, 2, ... without one), times ``scale``."""
     from matplotlib.ticker import MaxNLocator
@@ -363,7 +218,7 @@ def accuracy_curves(history: Mapping[str, Sequence[float]], ax: Axes | None = No
 
 
 def training_curves(history: Mapping[str, Sequence[float]], axes: Sequence[Axes] | None = None,
-                    title: str | None = None) -> Figure:
+                    title: str | None = None) -> FigureBase:
     """Loss (left) and accuracy (right) per epoch, side by side, on a new figure or on the
     two given ``axes``; returns the Figure."""
     if axes is None:
@@ -387,8 +242,8 @@ def residual_vs_margin(logits: Any, y: Any, ax: Axes | None = None, class_names:
     correct samples (large margin) pull almost nothing, misclassified ones (margin < 0)
     pull hardest. See ``residual_vs_margin_data``."""
     data = residual_vs_margin_data(logits, y)
-    y = _labels(y)
-    z = _array(logits)
+    y = class_labels(y)
+    z = float_array(logits)
     binary = z.ndim == 1
     ax = _new_axes(ax)
     names = _names(class_names, 2 if binary else z.shape[1])
@@ -439,7 +294,7 @@ def pull_arrows(X: Any, logits: Any, y: Any, ax: Axes | None = None, weight: Any
     the current w (grey) and the decision boundary w.x + b = 0 (dashed). Pass both
     factors to compare two panels; by default the longest arrow and the sum span 15% and
     35% of the data's extent."""
-    X, y, z = _array(X), _labels(y), _array(logits)
+    X, y, z = float_array(X), class_labels(y), float_array(logits)
     if X.ndim != 2 or X.shape[1] != 2 or z.ndim != 1:
         raise ValueError(f"pull_arrows draws a binary model (logits (N,)) on 2-D features (N, 2); got X "
                          f"{X.shape}, logits {z.shape}")
@@ -464,7 +319,7 @@ def pull_arrows(X: Any, logits: Any, y: Any, ax: Axes | None = None, weight: Any
               label=f"sum of pulls = -dL/dw, x {sum_scale:.3g} (|-dL/dw| = {np.linalg.norm(total):.2g})")
     low, high = X.min(axis=0) - 0.1 * span, X.max(axis=0) + 0.1 * span
     if weight is not None:
-        w = _array(weight).reshape(-1)
+        w = float_array(weight).reshape(-1)
         ax.quiver([0], [0], [w[0]], [w[1]], angles="xy", scale_units="xy", scale=1, color="grey",
                   width=0.006, alpha=0.8, zorder=2, label=f"current w = ({w[0]:.2f}, {w[1]:.2f})")
         xs = np.linspace(low[0], high[0], 2)
@@ -490,7 +345,7 @@ def loss_surface(loss_fn: Callable[[Tensor], Tensor], path: Any, ax: Axes | None
     arrows along -gradient on a coarse grid (their length shows the gradient's size),
     and ``path``, the (steps, 2) sequence of weight pairs an optimiser visited.
     ``limits`` = (w1 low, w1 high, w2 low, w2 high); by default the path's box, padded."""
-    path = _array(path)
+    path = float_array(path)
     if path.ndim != 2 or path.shape[1] != 2 or len(path) == 0:
         raise ValueError(f"path must be a (steps, 2) array of weight pairs, got shape {path.shape}")
     if limits is None:  # a square around the path, padded
@@ -505,7 +360,7 @@ def loss_surface(loss_fn: Callable[[Tensor], Tensor], path: Any, ax: Axes | None
     # levels spaced as r^2 above the minimum: near a minimum the loss grows like the squared
     # distance, so the contours come out evenly spaced instead of crowding the rim
     lowest, highest = float(fine.loss.min()), float(fine.loss.max())
-    levels = lowest + (highest - lowest) * np.linspace(0, 1, 16) ** 2
+    levels: np.ndarray | int = lowest + (highest - lowest) * np.linspace(0, 1, 16) ** 2
     if highest <= lowest:
         levels = 10
     filled = ax.contourf(fine.w1, fine.w2, fine.loss, levels=levels, cmap="viridis_r", alpha=0.85)
@@ -539,7 +394,7 @@ def residual_heatmap(residual: Any, y: Any = None, ax: Axes | None = None,
     has one negative entry, p_y - 1 at the true class, and positive entries p_k
     elsewhere, summing to 0. ``y`` labels the rows; ``annotate`` writes the values in
     the cells (default: for at most 200 cells)."""
-    R = _array(residual)
+    R = float_array(residual)
     if R.ndim != 2:
         raise ValueError(f"residual must be a (batch, classes) matrix, got shape {R.shape}")
     ax = _new_axes(ax, figsize=(1.2 + 0.55 * R.shape[1], 1.2 + 0.32 * R.shape[0]))
@@ -549,7 +404,7 @@ def residual_heatmap(residual: Any, y: Any = None, ax: Axes | None = None,
     names = _names(class_names, R.shape[1])
     ax.set_xticks(range(R.shape[1]), names, rotation=45 if max(map(len, names)) > 3 else 0)
     if y is not None:
-        y = _labels(y)
+        y = class_labels(y)
         ax.set_yticks(range(R.shape[0]), [f"{i}: {names[c]}" for i, c in enumerate(y)], fontsize="small")
         ax.set_ylabel("sample: its true class")
     else:
@@ -601,7 +456,7 @@ def weight_images(weight: Any, ax: Axes | None = None, class_names: Sequence[str
     """Each class's weight column (shape (pixels, K), e.g. ``Linear.weight``), reshaped to
     an image, in one mosaic on one red-blue scale centred at 0: red pixels raise the
     class's logit when inked, blue ones lower it."""
-    W = _array(weight)
+    W = float_array(weight)
     h, w = image_shape
     if W.ndim != 2 or W.shape[0] != h * w:
         raise ValueError(f"weight must have shape ({h * w}, classes) for {h}x{w} images, got {W.shape}")
@@ -631,8 +486,7 @@ def weight_images(weight: Any, ax: Axes | None = None, class_names: Sequence[str
 
 
 __all__ = [
-    "pyplot", "save", "class_color", "ResidualMargin", "residual_vs_margin_data", "Pulls", "pull_arrows_data",
-    "LossSurface", "loss_surface_data", "confusion_counts", "probability_grid", "decision_regions",
-    "loss_curves", "accuracy_curves", "training_curves", "residual_vs_margin", "pull_arrows", "loss_surface",
-    "residual_heatmap", "confusion_matrix", "weight_images",
+    "pyplot", "save", "class_color", "decision_regions", "loss_curves", "accuracy_curves",
+    "training_curves", "residual_vs_margin", "pull_arrows", "loss_surface", "residual_heatmap",
+    "confusion_matrix", "weight_images",
 ]

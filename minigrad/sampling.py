@@ -7,7 +7,9 @@ transformers' ``generate`` uses: temperature, then top-k, then top-p):
 
 * **temperature** ``T > 0``: sample from ``softmax(z / T)``. ``T < 1`` sharpens the
   distribution (``T -> 0`` puts all the mass on the argmax), ``T > 1`` flattens it
-  (``T -> inf`` tends to uniform). ``T = 0`` is not a temperature: use ``argmax``.
+  (``T -> inf`` tends to uniform). ``T = 0`` is not a temperature: for greedy decoding
+  (the ``T -> 0`` limit) take ``logits.argmax(axis=-1)``. Temperature is checked, and
+  divided in, by ``F.log_softmax``, so bad values raise the same errors as in ``F``.
 * **top-k**: keep the ``k`` largest logits, and every logit *equal* to the k-th largest
   (ties at the boundary are kept, so more than ``k`` tokens may survive).
 * **top-p** (nucleus): keep the smallest set of most probable tokens whose probabilities
@@ -27,7 +29,9 @@ from typing import Any
 
 import numpy as np
 
+from . import functional as F
 from ._seed import make_rng
+from .autograd import no_grad
 from .tensor import Tensor
 
 __all__ = ["filter_logits", "probabilities", "sample", "gumbel_max_sample"]
@@ -55,19 +59,6 @@ def _as_logits(logits: Any) -> np.ndarray:
     if not np.isfinite(x).any(axis=-1).all():
         raise ValueError("a row of logits is all -inf (every token masked out): there is nothing to sample")
     return x
-
-
-def _check_temperature(temperature: Any) -> float:
-    if isinstance(temperature, bool) or not isinstance(temperature, (int, float, np.integer, np.floating)):
-        raise TypeError(f"temperature must be a number > 0, got {temperature!r}")
-    t = float(temperature)
-    if not t > 0:
-        raise ValueError(
-            f"temperature must be > 0, got {temperature!r}; for greedy decoding (the T -> 0 limit) "
-            "take the argmax instead: logits.argmax(axis=-1)")
-    if not np.isfinite(t):
-        raise ValueError(f"temperature must be finite, got {temperature!r}")
-    return t
 
 
 def _check_top_k(top_k: Any) -> int | None:
@@ -108,18 +99,20 @@ def _result(indices: np.ndarray) -> np.ndarray | int:
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:
-    """softmax over the last axis, shifted by the row max so exp never overflows
-    (softmax(z) = softmax(z - c) for any c). exp(-inf) = 0 drops masked tokens."""
-    e = np.exp(x - x.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
+    """softmax over the last axis: ``F.softmax``, the library's one softmax (it shifts by
+    the row max, so exp never overflows; exp(-inf) = 0 drops masked tokens)."""
+    with no_grad():
+        return F.softmax(Tensor(x), axis=-1).data
 
 
-def _scale(x: np.ndarray, temperature: float) -> np.ndarray:
-    """(z - max z) / T: the same distribution as z / T, but shifting *before* dividing means
-    a tiny T sends the other logits towards -inf instead of overflowing the largest to +inf."""
-    shifted = (x - x.max(axis=-1, keepdims=True)).astype(np.float64)
-    with np.errstate(over="ignore"):  # a tiny T may push logits below the range: -inf is right
-        return (shifted / temperature).astype(x.dtype)  # T in float64: 1e-50 is no 0 in float32
+def _tempered(x: np.ndarray, temperature: Any) -> np.ndarray:
+    """log softmax(z / T) over the last axis, by ``F.log_softmax``: its temperature check
+    (the same errors as every softmax), and its shift by the row max *before* dividing by
+    T, so a tiny T sends the other logits towards -inf instead of overflowing the largest.
+    It differs from z / T by one constant per row, so top-k and top-p filter it exactly as
+    they would filter z / T, and its softmax is softmax(z / T)."""
+    with no_grad():
+        return F.log_softmax(Tensor(x), axis=-1, temperature=temperature).data
 
 
 def _filter(x: np.ndarray, top_k: int | None, top_p: float | None) -> np.ndarray:
@@ -168,9 +161,8 @@ def probabilities(logits: Any, temperature: float = 1.0, top_k: int | None = Non
     outside). Floating dtypes are kept (float32 in, float32 out); stays finite for logits
     of any finite magnitude because the row max is subtracted before ``exp``.
     """
-    x = _as_logits(logits)
-    t = _check_temperature(temperature)
-    return _softmax(_filter(_scale(x, t), _check_top_k(top_k), _check_top_p(top_p)))
+    x = _tempered(_as_logits(logits), temperature)
+    return _softmax(_filter(x, _check_top_k(top_k), _check_top_p(top_p)))
 
 
 def sample(logits: Any, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
@@ -213,9 +205,8 @@ def gumbel_max_sample(logits: Any, temperature: float = 1.0, top_k: int | None =
     result shape as for ``sample``; the noise comes from ``rng`` in a different order, so
     the two samplers agree in distribution, not draw by draw.
     """
-    x = _as_logits(logits)
-    t = _check_temperature(temperature)
-    z = _filter(_scale(x, t), _check_top_k(top_k), _check_top_p(top_p))
+    x = _tempered(_as_logits(logits), temperature)
+    z = _filter(x, _check_top_k(top_k), _check_top_p(top_p))
     gen = make_rng(rng, "gumbel_max_sample: rng")
     # U in [tiny, 1): never 0 or 1, so both logs stay finite
     u = gen.uniform(np.finfo(np.float64).tiny, 1.0, size=_size(size) + x.shape)

@@ -18,7 +18,7 @@ _NAME = re.compile(r"[a-z0-9_]+")
 
 
 def _text_dir():
-    return resources.files("minigrad").joinpath("datasets", "text")
+    return resources.files("minigrad") / "datasets" / "text"  # one name per step: Python 3.10
 
 
 def available_texts() -> list[str]:

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from minigrad.draw import draw_graph, graph_layout, to_dot
+from minigrad.draw import MAX_DRAW_NODES, draw_graph, graph_layout, to_dot
 
 
 def head(label: str) -> str:
@@ -224,6 +224,29 @@ def test_deep_graph_needs_no_recursion():
     assert len(layout.nodes) == 3001 and layout.nodes[-1].layer == 3000
 
 
+def chain(length):
+    x = mg.Tensor(np.ones(1), requires_grad=True)
+    y = x
+    for _ in range(length):
+        y = y.tanh()
+    return y
+
+
+def test_a_huge_graph_is_refused_with_a_pointer_to_to_dot(close_figures):
+    huge = chain(100_000)  # 100,001 boxes
+    with pytest.raises(ValueError, match=r"100001 boxes.*MAX_DRAW_NODES = 5000.*to_dot"):
+        draw_graph(huge)
+    with pytest.raises(ValueError, match="to_dot"):
+        graph_layout(huge)
+    assert MAX_DRAW_NODES == 5000  # the number the docstrings and the message state
+    graph_layout(chain(MAX_DRAW_NODES - 1))  # exactly at the limit: drawn
+
+
+def test_to_dot_has_no_size_limit():
+    labels, edges = parse_dot(to_dot(chain(MAX_DRAW_NODES + 10)))
+    assert len(labels) == MAX_DRAW_NODES + 11 and len(edges) == MAX_DRAW_NODES + 10
+
+
 def test_freed_graph_raises_a_clear_error():
     loss, (x, W, b) = small_graph()
     loss.backward(retain_graph=True)
@@ -390,3 +413,24 @@ def test_a_backend_chosen_by_the_user_is_kept():
         print(matplotlib.get_backend())
     """)
     assert out.lower() == "svg"
+
+
+# ---------------------------------------------------------------- the layout's building blocks
+
+
+def test_closest_spaced_positions_keep_the_spacing_and_fit_in_least_squares():
+    from minigrad.layout import closest_spaced, isotonic
+
+    assert closest_spaced([0.0, 5.0, 9.0], [1.0, 1.0]) == [0.0, 5.0, 9.0]  # already spaced
+    assert closest_spaced([0.0, 0.0], [2.0]) == [-1.0, 1.0]  # pushed apart symmetrically
+    rng = np.random.default_rng(0)
+    targets, seps = list(rng.normal(size=6)), list(rng.uniform(0.5, 1.0, 5))
+    x = np.array(closest_spaced(targets, seps))
+    assert np.all(np.diff(x) >= np.array(seps) - 1e-12)
+    # no feasible small move lowers the squared distance to the targets
+    best = np.sum((x - targets) ** 2)
+    for _ in range(200):
+        y = x + rng.normal(scale=0.05, size=6)
+        if np.all(np.diff(y) >= np.array(seps)):
+            assert np.sum((y - targets) ** 2) >= best - 1e-12
+    assert isotonic([3.0, 1.0, 2.0]) == [2.0, 2.0, 2.0]

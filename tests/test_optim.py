@@ -381,3 +381,15 @@ def test_the_state_of_one_optimizer_does_not_load_into_another_kind():
         optim.SGD([p], lr=0.1).load_state_dict(optim.Adam([p]).state_dict())
     with pytest.raises(TypeError, match="expects a mapping"):
         optim.SGD([p], lr=0.1).load_state_dict([1, 2])
+def test_optimizer_zero_grad_clears_like_module_zero_grad():
+    model = nn.Linear(3, 2, seed=0)
+    extra = mg.Tensor(np.ones(2, dtype=np.float32), requires_grad=True)
+    opt = optim.SGD([*model.parameters(), extra], lr=0.1)
+    (model(mg.Tensor(np.ones((4, 3)))).sum() + extra.sum()).backward()
+    opt.zero_grad(set_to_none=False)  # existing gradients become zeros of the same shape and dtype
+    for p in opt.params:
+        assert p.grad.shape == p.shape and p.grad.dtype == p.dtype and not p.grad.data.any()
+    opt.zero_grad()
+    assert all(p.grad is None for p in opt.params)
+    optim.zero_grad(opt.params, set_to_none=False)  # a None gradient stays None
+    assert all(p.grad is None for p in opt.params)

@@ -1,5 +1,5 @@
-"""minigrad.plot: the pure helpers are checked as numbers; every picture renders headless to
-a real PNG."""
+"""minigrad.diagnostics (the numbers behind the pictures) is checked as numbers, without
+matplotlib; every picture of minigrad.plot renders headless to a real PNG."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import minigrad as mg
+from minigrad import diagnostics, nn, plot
 from minigrad import functional as F
-from minigrad import nn, plot
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -47,7 +47,7 @@ def test_binary_residual_is_sigmoid_of_minus_margin_small_when_confident_large_w
     rng = np.random.default_rng(0)
     z = rng.uniform(-10, 10, 400)
     y = rng.integers(0, 2, 400)
-    data = plot.residual_vs_margin_data(z, y)
+    data = diagnostics.residual_vs_margin_data(z, y)
     np.testing.assert_allclose(data.residual, sigmoid(z) - y, rtol=0, atol=1e-15)
     # (atol: p - 1 for p near 1 cancels digits; that residual IS the gradient, so it is what we want)
     np.testing.assert_allclose(np.abs(data.residual), sigmoid(-data.margin), rtol=1e-12, atol=1e-15)
@@ -68,7 +68,7 @@ def test_multiclass_residual_is_p_true_minus_one_and_obeys_the_sigmoid_bound():
     rng = np.random.default_rng(1)
     z = rng.normal(0, 4, (300, 4))
     y = rng.integers(0, 4, 300)
-    data = plot.residual_vs_margin_data(z, y)
+    data = diagnostics.residual_vs_margin_data(z, y)
     p = np.exp(z - z.max(axis=1, keepdims=True))
     p /= p.sum(axis=1, keepdims=True)
     rows = np.arange(300)
@@ -83,11 +83,11 @@ def test_multiclass_residual_is_p_true_minus_one_and_obeys_the_sigmoid_bound():
 
 def test_residual_data_rejects_bad_input():
     with pytest.raises(ValueError, match="labels 0 and 1"):
-        plot.residual_vs_margin_data(np.zeros(3), np.array([0, 1, 2]))
+        diagnostics.residual_vs_margin_data(np.zeros(3), np.array([0, 1, 2]))
     with pytest.raises(ValueError, match="rows"):
-        plot.residual_vs_margin_data(np.zeros(3), np.array([0, 1]))
+        diagnostics.residual_vs_margin_data(np.zeros(3), np.array([0, 1]))
     with pytest.raises(ValueError, match="integer class labels"):
-        plot.residual_vs_margin_data(np.zeros(2), np.array([0.0, 1.0]))
+        diagnostics.residual_vs_margin_data(np.zeros(2), np.array([0.0, 1.0]))
 
 
 # ---------------------------------------------------------------- the pulls add up to the gradient
@@ -100,7 +100,7 @@ def test_binary_pulls_sum_to_the_autograd_gradient():
     model = nn.Linear(2, 1, seed=3)
     z = model(mg.Tensor(X)).reshape(-1)
     F.binary_cross_entropy_with_logits(z, y.astype(np.float64)).backward()
-    pulls = plot.pull_arrows_data(X, z.data, y)
+    pulls = diagnostics.pull_arrows_data(X, z.data, y)
     assert pulls.weight.shape == (50, 2) and pulls.bias.shape == (50,)
     np.testing.assert_allclose(pulls.weight.sum(axis=0), model.weight.grad.data[:, 0], rtol=0, atol=1e-15)
     np.testing.assert_allclose(pulls.bias.sum(), model.bias.grad.data[0], rtol=0, atol=1e-15)
@@ -116,7 +116,7 @@ def test_multiclass_pulls_sum_to_the_autograd_gradient():
     model = nn.Linear(3, 5, seed=5)
     logits = model(mg.Tensor(X))
     F.cross_entropy(logits, y).backward()
-    pulls = plot.pull_arrows_data(X, logits.data, y)
+    pulls = diagnostics.pull_arrows_data(X, logits.data, y)
     assert pulls.weight.shape == (40, 3, 5) and pulls.bias.shape == (40, 5)
     np.testing.assert_allclose(pulls.weight.sum(axis=0), model.weight.grad.data, rtol=0, atol=1e-15)
     np.testing.assert_allclose(pulls.bias.sum(axis=0), model.bias.grad.data, rtol=0, atol=1e-15)
@@ -136,7 +136,7 @@ def test_loss_surface_grid_matches_one_model_at_a_time():
         return F.binary_cross_entropy_with_logits(z, np.broadcast_to(y[:, None], z.shape),
                                                   reduction="none").mean(axis=0)
 
-    surface = plot.loss_surface_data(loss_at, np.linspace(-2, 2, 5), np.linspace(-1, 3, 4))
+    surface = diagnostics.loss_surface_data(loss_at, np.linspace(-2, 2, 5), np.linspace(-1, 3, 4))
     assert surface.loss.shape == surface.grad1.shape == (4, 5)
     for i, j in [(0, 0), (2, 3), (3, 4)]:
         w = mg.Tensor([surface.w1[i, j], surface.w2[i, j]], requires_grad=True)
@@ -146,30 +146,45 @@ def test_loss_surface_grid_matches_one_model_at_a_time():
         np.testing.assert_allclose([surface.grad1[i, j], surface.grad2[i, j]], w.grad.data,
                                    rtol=0, atol=1e-14)
     with pytest.raises(ValueError, match="one loss per column"):
-        plot.loss_surface_data(lambda W: W.sum(), [0.0, 1.0], [0.0, 1.0])
+        diagnostics.loss_surface_data(lambda W: W.sum(), [0.0, 1.0], [0.0, 1.0])
 
 
 # ---------------------------------------------------------------- confusion counts, grid
 
 
 def test_confusion_counts():
-    counts = plot.confusion_counts([0, 0, 1, 2, 2, 2], [0, 1, 1, 2, 0, 2], n_classes=4)
+    counts = diagnostics.confusion_counts([0, 0, 1, 2, 2, 2], [0, 1, 1, 2, 0, 2], n_classes=4)
     expected = np.zeros((4, 4), dtype=int)
     expected[0, 0] = expected[0, 1] = expected[1, 1] = expected[2, 0] = 1
     expected[2, 2] = 2
     np.testing.assert_array_equal(counts, expected)
-    assert plot.confusion_counts([1, 1], [1, 0]).shape == (2, 2)
+    assert diagnostics.confusion_counts([1, 1], [1, 0]).shape == (2, 2)
 
 
 def test_probability_grid_covers_the_data():
     X = np.array([[0.0, -1.0], [2.0, 3.0]])
-    xx, yy, P = plot.probability_grid(lambda pts: np.column_stack([pts[:, 0] > 1, pts[:, 0] <= 1]), X,
+    xx, yy, P = diagnostics.probability_grid(lambda pts: np.column_stack([pts[:, 0] > 1, pts[:, 0] <= 1]), X,
                                       resolution=11, padding=0.1)
     assert xx.shape == yy.shape == (11, 11) and P.shape == (11, 11, 2)
     assert xx.min() == pytest.approx(-0.2) and xx.max() == pytest.approx(2.2)
     assert yy.min() == pytest.approx(-1.4) and yy.max() == pytest.approx(3.4)
     with pytest.raises(ValueError, match="2-D points"):
-        plot.probability_grid(lambda pts: pts, np.zeros((4, 3)))
+        diagnostics.probability_grid(lambda pts: pts, np.zeros((4, 3)))
+
+
+def test_diagnostics_need_no_matplotlib():
+    # a fresh interpreter in which importing matplotlib fails
+    code = textwrap.dedent("""
+        import sys
+        sys.modules["matplotlib"] = None  # any import of matplotlib now raises ImportError
+        import numpy as np
+        from minigrad import diagnostics
+        rm = diagnostics.residual_vs_margin_data(np.array([2.0, -1.0]), np.array([1, 1]))
+        print(rm.correct.tolist(), diagnostics.confusion_counts([0, 1], [1, 1]).tolist())
+    """)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["[True,", "False]", "[[0,", "1],", "[0,", "1]]"]
 
 
 # ---------------------------------------------------------------- every picture renders to a PNG

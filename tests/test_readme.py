@@ -38,14 +38,31 @@ def test_the_readme_cross_entropy_example_prints_a_zero_difference(capsys):
     assert float(capsys.readouterr().out.split()[-1]) < 1e-15
 
 
-def test_ci_runs_the_readme_quick_start_commands():
-    """.ci/run reads the two commands out of the README: check it finds both."""
-    script = (ROOT / ".ci" / "run").read_text()
-    assert "quickstart:install" in script and "quickstart:test" in script
-    for marker in ("install", "test"):
-        out = subprocess.run(
-            ["bash", "-c", f"sed -n '/<!-- quickstart:{marker} -->/,/^```$/p' README.md"
-             " | sed -n '/^```bash$/,/^```$/p' | sed '1d;$d'"],
-            cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
-        assert out.count("\n") == 0 and out, f"the {marker} command must be one line"
+def quickstart(marker: str, readme: Path = ROOT / "README.md") -> subprocess.CompletedProcess:
+    """Run .ci/quickstart.sh, the extraction .ci/run itself uses."""
+    return subprocess.run(["bash", str(ROOT / ".ci" / "quickstart.sh"), marker, str(readme)],
+                          cwd=ROOT, capture_output=True, text=True)
 
+
+def test_ci_runs_the_readme_quick_start_commands():
+    """.ci/run takes its two commands from .ci/quickstart.sh: check that it does, and that
+    the script finds each command in the README, as one line shown to the reader."""
+    script = (ROOT / ".ci" / "run").read_text()
+    assert "$(.ci/quickstart.sh install)" in script and "$(.ci/quickstart.sh test)" in script
+    for marker in ("install", "test"):
+        result = quickstart(marker)
+        assert result.returncode == 0, result.stderr
+        command = result.stdout.strip()
+        assert command and "\n" not in command, f"the {marker} command must be one line"
+        assert f"<!-- quickstart:{marker} -->\n```bash\n{command}\n```" in README
+    assert "pip install -e" in quickstart("install").stdout
+    assert "pytest" in quickstart("test").stdout
+
+
+def test_quickstart_extraction_fails_loudly_without_its_marker(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("# a README\n\n<!-- quickstart:install -->\n```bash\npip install .\n```\n")
+    assert quickstart("install", readme).stdout == "pip install .\n"
+    missing = quickstart("test", readme)
+    assert missing.returncode != 0 and missing.stdout == ""
+    assert "quickstart:test" in missing.stderr

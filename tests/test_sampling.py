@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 
 import minigrad as mg
+import minigrad.functional as F
 from minigrad.sampling import filter_logits, gumbel_max_sample, probabilities, sample
 
 N = 200_000
@@ -270,20 +271,33 @@ def test_same_seed_same_samples(sampler):
 # ---------------------------------------------------------------- errors
 
 
-@pytest.mark.parametrize("temperature", [0, 0.0, -1.0])
-def test_nonpositive_temperature_is_refused_with_a_hint_to_use_argmax(temperature):
+@pytest.mark.parametrize("temperature", [0, 0.0, -1.0, float("inf"), float("nan"), "hot", True, None])
+def test_a_bad_temperature_is_refused_exactly_as_softmax_refuses_it(temperature):
+    # one temperature check for the whole library: the samplers raise what F.softmax raises
+    with pytest.raises((TypeError, ValueError)) as by_softmax:
+        F.softmax(mg.Tensor(Z), temperature=temperature)
+    assert "temperature" in str(by_softmax.value)
     for fn in (sample, gumbel_max_sample, probabilities):
-        with pytest.raises(ValueError, match=r"temperature must be > 0.*argmax"):
+        with pytest.raises(by_softmax.type, match="temperature must be") as by_sampler:
             fn(Z, temperature=temperature)
+        assert repr(temperature) in str(by_sampler.value)
+    if isinstance(temperature, (int, float)) and not isinstance(temperature, bool) and temperature <= 0:
+        assert "argmax" in str(by_softmax.value)  # greedy decoding is the T -> 0 limit
 
 
-def test_bad_temperature_values():
-    with pytest.raises(ValueError, match="temperature must be finite"):
-        sample(Z, temperature=float("inf"))
-    with pytest.raises(ValueError, match="temperature must be > 0"):
-        sample(Z, temperature=float("nan"))
-    with pytest.raises(TypeError, match="temperature must be a number"):
-        sample(Z, temperature="hot")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_temperature_below_the_dtype_range_still_gives_the_argmax(dtype):
+    # 1e-50 is 0 in float32: the division must not happen in float32
+    q = probabilities(np.array([3.0, 1.0, 3.0], dtype=dtype), temperature=1e-50)
+    assert q.dtype == dtype
+    np.testing.assert_array_equal(q, np.array([0.5, 0.0, 0.5], dtype=dtype))
+
+
+def test_sampling_uses_the_library_softmax_at_a_tiny_temperature():
+    # F.softmax's shift before the division: a temperature so small that z / T overflows
+    q = probabilities(np.array([3.0, 1.0, 3.0]), temperature=1e-300)
+    np.testing.assert_array_equal(q, F.softmax(mg.Tensor([3.0, 1.0, 3.0]), temperature=1e-300).data)
+    np.testing.assert_array_equal(q, [0.5, 0.0, 0.5])
 
 
 @pytest.mark.parametrize("top_k", [0, -2])

@@ -25,12 +25,13 @@ def sigmoid(x: TensorLike) -> Tensor:
     Stability: with e = exp(-|x|), which lies in (0, 1] and cannot overflow,
     sigma(x) = 1 / (1 + e) for x >= 0 and e / (1 + e) for x < 0.
 
-    Gradient: sigma'(x) = sigma(x) (1 - sigma(x)) = out * (1 - out).
+    Gradient: sigma'(x) = sigma(x) (1 - sigma(x)) = sigma(x) sigma(-x) (1 - out would
+    cancel to a few correct digits for large x; sigma(-x) keeps them all).
     """
     x = as_float(x)
     e = np.exp(-np.abs(x.data))
     out = np.where(x.data >= 0, 1, e) / (1 + e)
-    return record(out, (x,), "sigmoid", lambda g, out: (g * out * (1 - out),))
+    return record(out, (x,), "sigmoid", lambda g, out: (g * out * sigmoid(-x),))
 
 
 def sigmoid_composed(x: TensorLike, stable: bool = True) -> Tensor:

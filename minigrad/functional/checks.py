@@ -53,7 +53,8 @@ def check_axes(axis: Any, ndim: int, op_name: str) -> tuple[int, ...]:
 def check_temperature(temperature: Any, op_name: str) -> float:
     if (isinstance(temperature, bool) or not isinstance(temperature, numbers.Real)
             or not math.isfinite(temperature) or temperature <= 0):
-        raise ValueError(f"{op_name}: temperature must be a finite number > 0, got {temperature!r}")
+        raise ValueError(f"{op_name}: temperature must be a finite number > 0, got {temperature!r} "
+                         "(the T -> 0 limit is the arg-max: take logits.argmax(axis=-1))")
     return float(temperature)
 
 

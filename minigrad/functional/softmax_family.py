@@ -231,5 +231,5 @@ def _divide(z: np.ndarray, temperature: float) -> np.ndarray:
     # max(x / T) = max(x) / T for T > 0: shifting first keeps a tiny T from overflowing x / T
     if temperature != 1.0:
         with np.errstate(over="ignore"):  # a tiny T sends the shifted -x/T to -inf: exp gives 0
-            z /= temperature
+            z /= np.float64(temperature)  # divided in float64: T = 1e-50 is no 0 in float32
     return z
