@@ -11,7 +11,10 @@ never rewritten. The last tests check the converter itself on a made-up chapter.
 from __future__ import annotations
 
 import importlib.util
+import json
+import os
 import re
+import sys
 import textwrap
 from pathlib import Path
 
@@ -51,8 +54,23 @@ def test_every_notebook_belongs_to_a_chapter():
     assert found == made, f"notebooks without a chapter: {sorted(found - made)}; {REGENERATE}"
 
 
+@pytest.fixture(scope="module")
+def kernel_name(tmp_path_factory):
+    """A kernel spec that runs this very interpreter (the one with minigrad installed),
+    whatever other "python3" kernels the machine's Jupyter knows."""
+    name = "minigrad-tests"
+    folder = tmp_path_factory.mktemp("jupyter") / "kernels" / name
+    folder.mkdir(parents=True)
+    (folder / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "minigrad tests", "language": "python"}), encoding="utf-8")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("JUPYTER_PATH", str(folder.parents[1]), prepend=os.pathsep)
+        yield name
+
+
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=IDS)
-def test_notebook_runs_in_a_fresh_kernel(chapter, tmp_path, monkeypatch):
+def test_notebook_runs_in_a_fresh_kernel(chapter, tmp_path, monkeypatch, kernel_name):
     path = make_notebooks.notebook_path(chapter)
     nb = nbformat.read(path, as_version=4)
     figures = tmp_path / "figures"
@@ -60,7 +78,7 @@ def test_notebook_runs_in_a_fresh_kernel(chapter, tmp_path, monkeypatch):
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         monkeypatch.setenv(name, "1")  # small arrays; a BLAS thread pool only slows a busy machine
     committed = {p.name: p.stat().st_mtime_ns for p in (ROOT / "chapters" / "figures").glob("*.png")}
-    client = nbclient.NotebookClient(nb, timeout=300, kernel_name="python3", shutdown_kernel="immediate",
+    client = nbclient.NotebookClient(nb, timeout=300, kernel_name=kernel_name, shutdown_kernel="immediate",
                                      resources={"metadata": {"path": str(path.parent)}})
     client.execute()  # raises CellExecutionError, with the cell and its traceback, on any error
 
