@@ -172,7 +172,8 @@ class Explorer:
         softmax, sigmoid = self.states()
         self.softmax.show(softmax)
         self.sigmoid.show(sigmoid)
-        self.fig.canvas.draw_idle()
+        # no draw here: the widget that called us has asked for one already (draw_idle),
+        # which an interactive backend runs once this callback has returned
 
 
 SNAPSHOTS = (  # (logits, temperature, true class): what the headless grid shows after the start
