@@ -107,21 +107,21 @@ class Frame(NamedTuple):
 def frame_data(logits: np.ndarray, grid_logits: np.ndarray, X: np.ndarray, y: np.ndarray) -> Frame:
     """One frame's numbers from the logits at the samples ``X`` (N, 2) and at the grid's
     points: (N,) and (M,) for one sigmoid logit, (N, K) and (M, K) for softmax."""
+    n = len(y)
     with no_grad():
         if logits.ndim == 1:
             p = F.sigmoid(grid_logits).data
             grid_proba = np.column_stack([1 - p, p])
             loss = F.binary_cross_entropy_with_logits(logits, y.astype(np.float64)).item()
-            residual = np.abs(F.sigmoid(logits).data - y)
+            pull = y - F.sigmoid(logits).data  # y_i - p_i: the pull on w is (y_i - p_i) x_i / N
             predicted = (logits > 0).astype(np.int64)
         else:
             grid_proba = F.softmax(grid_logits).data
             loss = F.cross_entropy(logits, y).item()
-            residual = 1 - F.softmax(logits).data[np.arange(len(y)), y]  # |p - y| at the true class
+            pull = 1 - F.softmax(logits).data[np.arange(n), y]  # y - p at the true class, 1 - p_y
             predicted = logits.argmax(axis=1)
-    shares = plot.pull_arrows_data(X, logits, y).weight  # x_i (p_i - y_i) / N
-    pulls = -(shares if shares.ndim == 2 else shares[np.arange(len(y)), :, y])  # on its own class
-    return Frame(grid_proba, pulls, float(loss), float(np.mean(predicted == y)), float(residual.mean()))
+    pulls = pull[:, None] * X / n
+    return Frame(grid_proba, pulls, float(loss), float(np.mean(predicted == y)), float(np.abs(pull).mean()))
 
 
 def region_colors(proba: np.ndarray) -> np.ndarray:
@@ -138,8 +138,8 @@ def region_colors(proba: np.ndarray) -> np.ndarray:
 
 
 class Surface(NamedTuple):
-    """The loss-surface panel: ``loss_fn`` as in ``plot.loss_surface_data`` (a (2, M)
-    Tensor of weight pairs -> the M losses), and ``path``, the (steps + 1, 2) weight pairs
+    """The loss-surface panel: ``loss_fn`` maps a (2, M) Tensor whose columns are weight
+    pairs (w1, w2) to the M losses, shape (M,); ``path`` holds the (steps + 1, 2) weight pairs
     after each optimiser step (row 0: the start)."""
 
     loss_fn: Callable[[Tensor], Tensor]
@@ -175,11 +175,13 @@ def _surface_panel(ax: Any, surface: Surface, resolution: int = 50) -> Any:
     half = max(0.65 * float(np.ptp(path, axis=0).max()), 0.5)
     w1 = np.linspace(centre[0] - half, centre[0] + half, resolution)
     w2 = np.linspace(centre[1] - half, centre[1] + half, resolution)
-    data = plot.loss_surface_data(surface.loss_fn, w1, w2)
-    lowest, highest = float(data.loss.min()), float(data.loss.max())
+    g1, g2 = np.meshgrid(w1, w2)
+    with no_grad():  # every grid point's loss at once: column j of the (2, M) input is one (w1, w2)
+        loss = surface.loss_fn(Tensor(np.stack([g1.ravel(), g2.ravel()]))).data.reshape(g1.shape)
+    lowest, highest = float(loss.min()), float(loss.max())
     levels = lowest + (highest - lowest) * np.linspace(0, 1, 16) ** 2 if highest > lowest else 10
-    filled = ax.contourf(data.w1, data.w2, data.loss, levels=levels, cmap="viridis_r", alpha=0.85)
-    ax.contour(data.w1, data.w2, data.loss, levels=levels, colors="white", linewidths=0.4, alpha=0.6)
+    filled = ax.contourf(g1, g2, loss, levels=levels, cmap="viridis_r", alpha=0.85)
+    ax.contour(g1, g2, loss, levels=levels, colors="white", linewidths=0.4, alpha=0.6)
     ax.figure.colorbar(filled, ax=ax, shrink=0.85, format="%.3g", label="loss")
     ax.plot(*path[0], "o", color=plot.MISCLASSIFIED, markeredgecolor="black", markersize=6)
     line, = ax.plot([], [], "-", color=plot.MISCLASSIFIED, linewidth=1.4)
@@ -250,7 +252,9 @@ def training_gif(logits_at: Callable[[Params, np.ndarray], np.ndarray], snapshot
         frames.append(frame_data(np.asarray(logits_at(snap.params, X), dtype=np.float64), grid, X, y))
     logits_1d = grid.ndim == 1
     k = frames[0].grid_proba.shape[-1]
-    names = plot._names(class_names, k)
+    names = list(class_names) if class_names is not None else [f"class {c}" for c in range(k)]
+    if len(names) < k:
+        raise ValueError(f"class_names has {len(names)} names, but there are {k} classes")
 
     plt = pyplot()
     fig = plt.figure(figsize=(10.4 if surface else 5.6, 4.6), layout="constrained")
