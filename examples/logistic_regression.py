@@ -112,6 +112,8 @@ def main(argv: Sequence[str] | None = None) -> Result:
     args = parse(parser, argv)
     if args.frames < 2:
         parser.error(f"argument --frames: expected an integer >= 2, got {args.frames}")
+    if args.animate and (os.path.isdir(args.animate) or not args.animate.lower().endswith(".gif")):
+        parser.error(f"argument --animate: expected a file path ending in .gif, got {args.animate!r}")
     split = load(args.dataset, args.seed)
     n = len(split.y_train)
     print(f"{args.dataset}: {n} training and {len(split.y_test)} test samples, 2 features, 2 classes")

@@ -113,6 +113,8 @@ def main(argv: Sequence[str] | None = None) -> Result:
     args = parse(parser, argv)
     if args.frames < 2:
         parser.error(f"argument --frames: expected an integer >= 2, got {args.frames}")
+    if args.animate and (os.path.isdir(args.animate) or not args.animate.lower().endswith(".gif")):
+        parser.error(f"argument --animate: expected a file path ending in .gif, got {args.animate!r}")
     if args.animate is not None and args.dataset == "digits":
         parser.error("argument --animate: draws 2-D data (--dataset blobs or spirals), not the digits")
     split = load(args.dataset, args.seed)

@@ -161,13 +161,22 @@ def test_multinomial_animate_writes_a_gif_where_asked(examples, tmp_path, capsys
     assert 10_000 < gif.stat().st_size < 2_000_000
 
 
+@pytest.mark.parametrize("example", ["logistic_regression", "multinomial_regression"])
 @pytest.mark.parametrize("flags, message", [
-    (["--dataset", "digits", "--animate"], "argument --animate: draws 2-D data"),
     (["--frames", "1"], "argument --frames: expected an integer >= 2, got 1"),
     (["--frames", "0"], "argument --frames: expected a positive integer"),
+    (["--animate", "training.png"],
+     "argument --animate: expected a file path ending in .gif, got 'training.png'"),
 ])
-def test_animate_flags_are_checked_before_anything_runs(examples, tmp_path, capsys, flags, message):
+def test_animate_flags_are_checked_before_anything_runs(examples, tmp_path, capsys, example, flags, message):
     with pytest.raises(SystemExit) as exit_info:
-        examples["multinomial_regression"].main(flags + ["--out", str(tmp_path)])
+        examples[example].main(flags + ["--out", str(tmp_path)])
     assert exit_info.value.code == 2 and message in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
+
+
+def test_the_digits_cannot_be_animated(examples, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        examples["multinomial_regression"].main(["--dataset", "digits", "--animate", "--out", str(tmp_path)])
+    assert exit_info.value.code == 2
+    assert "argument --animate: draws 2-D data (--dataset blobs or spirals)" in capsys.readouterr().err
