@@ -36,6 +36,7 @@ make_notebooks = _load_maker()
 CHAPTERS = make_notebooks.chapter_paths()
 IDS = [p.stem for p in CHAPTERS]
 FIGURE_LINK = re.compile(r"!\[[^\]]*\]\(figures/([^)\s]+)\)")
+PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```$", re.DOTALL | re.MULTILINE)
 REGENERATE = "run python chapters/make_notebooks.py and commit the notebooks"
 
 
@@ -46,6 +47,13 @@ def test_notebook_is_up_to_date_with_its_chapter(chapter):
     committed = make_notebooks.cell_sources(nbformat.read(path, as_version=4))
     fresh = make_notebooks.cell_sources(make_notebooks.notebook_for(chapter))
     assert committed == fresh, f"{path.relative_to(ROOT)} is stale against {chapter.name}: {REGENERATE}"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=IDS)
+def test_the_code_cells_are_the_chapters_python_blocks_in_order(chapter):
+    blocks = PYTHON_BLOCK.findall(chapter.read_text(encoding="utf-8"))
+    cells = [cell.source for cell in make_notebooks.notebook_for(chapter).cells if cell.cell_type == "code"]
+    assert cells == [block.rstrip("\n") for block in blocks]
 
 
 def test_every_notebook_belongs_to_a_chapter():
