@@ -126,6 +126,11 @@ class Bars:
             self.ax_g.set_title("dL/dz = (p - onehot(y)) / T", fontsize=9)
 
 
+def _selected(buttons: Any) -> int:
+    """The index of the chosen radio button (``index_selected`` needs matplotlib 3.7)."""
+    return [label.get_text() for label in buttons.labels].index(buttons.value_selected)
+
+
 class Explorer:
     """The interactive window: sliders for the logits and the temperature, radio buttons
     for the true class, for softmax (left) and the sigmoid (right). Moving a slider calls
@@ -164,9 +169,9 @@ class Explorer:
         """The softmax and sigmoid States of the current slider and button values."""
         z = [s.val for s in self.logit_sliders]
         t = self.temperature_slider.val
-        target = self.target_buttons.index_selected
+        target = _selected(self.target_buttons)
         return (softmax_state(z, t, target),
-                sigmoid_state(self.binary_slider.val, t, self.binary_buttons.index_selected))
+                sigmoid_state(self.binary_slider.val, t, _selected(self.binary_buttons)))
 
     def update(self) -> None:
         softmax, sigmoid = self.states()
