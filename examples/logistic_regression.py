@@ -3,6 +3,7 @@ binary cross-entropy, on 2-D data.
 
     python examples/logistic_regression.py                  # two moons, a few seconds
     python examples/logistic_regression.py --dataset blobs  # two Gaussian clusters
+    python examples/logistic_regression.py --animate        # also a GIF of the training run
     python examples/logistic_regression.py --help           # every flag
 
 The gradient of the mean binary cross-entropy over N samples is
@@ -126,7 +127,8 @@ def main(argv: Sequence[str] | None = None) -> Result:
 
     print(f"training logistic regression, {args.optimizer} lr={args.lr} batch={args.batch_size}:")
     path = [w_start.copy()]  # (w1, w2) after every step, for the loss surface
-    recorder = animation.Recorder({"weight": model.weight, "bias": model.bias})  # for --animate
+    recorder = animation.Recorder({"weight": model.weight, "bias": model.bias},  # every step, for --animate
+                                  steps=None if args.animate is not None else [])
     history = train(classifier, list(model.parameters()), split, args,
                     after_step=lambda: (path.append(model.weight.data[:, 0].copy()), recorder()))
     w, b = model.weight.data[:, 0], model.bias.data

@@ -3,6 +3,7 @@ loss = mean cross-entropy.
 
     python examples/multinomial_regression.py                   # 2-D blobs, a few seconds
     python examples/multinomial_regression.py --dataset digits  # 8x8 handwritten digits
+    python examples/multinomial_regression.py --animate         # also a GIF of the training run
     python examples/multinomial_regression.py --help            # every flag
 
 The gradient of the mean cross-entropy over N samples is
@@ -133,7 +134,8 @@ def main(argv: Sequence[str] | None = None) -> Result:
     before = batch_residual(model, Xb, yb)
 
     print(f"training softmax regression, {args.optimizer} lr={args.lr} batch={args.batch_size}:")
-    recorder = animation.Recorder({"weight": model.weight, "bias": model.bias}, [] if d > 2 else None)
+    recorder = animation.Recorder({"weight": model.weight, "bias": model.bias},  # every step, for --animate
+                                  steps=None if args.animate is not None else [])
     history = train(classifier, list(model.parameters()), split, args, after_step=recorder)
     test_accuracy = history.test_acc[-1]
 
