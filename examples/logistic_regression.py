@@ -3,6 +3,7 @@ binary cross-entropy, on 2-D data.
 
     python examples/logistic_regression.py                  # two moons, a few seconds
     python examples/logistic_regression.py --dataset blobs  # two Gaussian clusters
+    python examples/logistic_regression.py --animate        # also a GIF of the training run
     python examples/logistic_regression.py --help           # every flag
 
 The gradient of the mean binary cross-entropy over N samples is
@@ -19,6 +20,7 @@ loss surface over (w1, w2) with the optimiser's path.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 
@@ -31,13 +33,14 @@ from _common import (
     build_parser,
     finish,
     parse,
+    positive_int,
     print_check,
     split_and_standardize,
     train,
 )
 
 import minigrad as mg
-from minigrad import data, diagnostics, nn, plot
+from minigrad import animation, data, diagnostics, nn, plot
 from minigrad import functional as F
 
 DATASETS = {  # name: default epochs and learning rate
@@ -102,7 +105,16 @@ def boundary(weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
 
 def main(argv: Sequence[str] | None = None) -> Result:
     parser = build_parser("logistic_regression", " ".join(__doc__.split("\n\n")[0].split()), DATASETS)
+    parser.add_argument("--animate", metavar="GIF", nargs="?", const="",
+                        help="also write a GIF of training: the decision regions, each sample's pull, "
+                             "the loss surface and the path (to GIF; default <out>/<dataset>_training.gif)")
+    parser.add_argument("--frames", type=positive_int, default=40,
+                        help="frames of the GIF (default: %(default)s)")
     args = parse(parser, argv)
+    if args.frames < 2:
+        parser.error(f"argument --frames: expected an integer >= 2, got {args.frames}")
+    if args.animate and (os.path.isdir(args.animate) or not args.animate.lower().endswith(".gif")):
+        parser.error(f"argument --animate: expected a file path ending in .gif, got {args.animate!r}")
     split = load(args.dataset, args.seed)
     n = len(split.y_train)
     print(f"{args.dataset}: {n} training and {len(split.y_test)} test samples, 2 features, 2 classes")
@@ -115,8 +127,10 @@ def main(argv: Sequence[str] | None = None) -> Result:
 
     print(f"training logistic regression, {args.optimizer} lr={args.lr} batch={args.batch_size}:")
     path = [w_start.copy()]  # (w1, w2) after every step, for the loss surface
+    recorder = animation.Recorder({"weight": model.weight, "bias": model.bias},  # every step, for --animate
+                                  steps=None if args.animate is not None else [])
     history = train(classifier, list(model.parameters()), split, args,
-                    after_step=lambda: path.append(model.weight.data[:, 0].copy()))
+                    after_step=lambda: (path.append(model.weight.data[:, 0].copy()), recorder()))
     w, b = model.weight.data[:, 0], model.bias.data
 
     # The same data as two-class softmax regression. Each weight column gets gradient
@@ -199,6 +213,16 @@ def main(argv: Sequence[str] | None = None) -> Result:
     figures.save(plot.loss_surface(loss_at, np.array(path),
                                    title=f"loss over (w1, w2) at b = {b[0]:.3f} (its final value), "
                                          f"{args.optimizer} path"), "loss_surface")
+
+    if args.animate is not None:  # the frames come from the snapshots of this run
+        def logits_at(params: dict[str, np.ndarray], points: np.ndarray) -> np.ndarray:
+            return points @ params["weight"][:, 0] + params["bias"][0]  # z = x.w + b
+
+        figures.paths.append(animation.training_gif(
+            logits_at, recorder.select(args.frames), split.X_train, split.y_train,
+            args.animate or os.path.join(args.out, f"{args.dataset}_training.gif"),
+            surface=animation.Surface(loss_at, np.array(path), f"loss over (w1, w2) at b = {b[0]:.3f}"),
+            title=f"logistic regression on {args.dataset}", feature_names=split.feature_names))
 
     print(f"final test accuracy: {100 * history.test_acc[-1]:.1f}%")
     saved = finish(figures, args, model.state_dict(), what="state_dict")

@@ -3,6 +3,7 @@ loss = mean cross-entropy.
 
     python examples/multinomial_regression.py                   # 2-D blobs, a few seconds
     python examples/multinomial_regression.py --dataset digits  # 8x8 handwritten digits
+    python examples/multinomial_regression.py --animate         # also a GIF of the training run
     python examples/multinomial_regression.py --help            # every flag
 
 The gradient of the mean cross-entropy over N samples is
@@ -18,6 +19,7 @@ batch before and after training, as a heat map.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Sequence
 
@@ -30,13 +32,14 @@ from _common import (
     build_parser,
     finish,
     parse,
+    positive_int,
     print_check,
     split_and_standardize,
     train,
 )
 
 import minigrad as mg
-from minigrad import data, nn, plot
+from minigrad import animation, data, nn, plot
 from minigrad import functional as F
 
 DATASETS = {  # name: default epochs and learning rate
@@ -103,7 +106,18 @@ def batch_residual(model: nn.Linear, X: np.ndarray, y: np.ndarray) -> np.ndarray
 
 def main(argv: Sequence[str] | None = None) -> Result:
     parser = build_parser("multinomial_regression", " ".join(__doc__.split("\n\n")[0].split()), DATASETS)
+    parser.add_argument("--animate", metavar="GIF", nargs="?", const="",
+                        help="also write a GIF of training: the decision regions and each sample's "
+                             "pull, 2-D data only (to GIF; default <out>/<dataset>_training.gif)")
+    parser.add_argument("--frames", type=positive_int, default=40,
+                        help="frames of the GIF (default: %(default)s)")
     args = parse(parser, argv)
+    if args.frames < 2:
+        parser.error(f"argument --frames: expected an integer >= 2, got {args.frames}")
+    if args.animate and (os.path.isdir(args.animate) or not args.animate.lower().endswith(".gif")):
+        parser.error(f"argument --animate: expected a file path ending in .gif, got {args.animate!r}")
+    if args.animate is not None and args.dataset == "digits":
+        parser.error("argument --animate: draws 2-D data (--dataset blobs or spirals), not the digits")
     split = load(args.dataset, args.seed)
     n, d = split.X_train.shape
     k = len(split.class_names)
@@ -120,7 +134,9 @@ def main(argv: Sequence[str] | None = None) -> Result:
     before = batch_residual(model, Xb, yb)
 
     print(f"training softmax regression, {args.optimizer} lr={args.lr} batch={args.batch_size}:")
-    history = train(classifier, list(model.parameters()), split, args)
+    recorder = animation.Recorder({"weight": model.weight, "bias": model.bias},  # every step, for --animate
+                                  steps=None if args.animate is not None else [])
+    history = train(classifier, list(model.parameters()), split, args, after_step=recorder)
     test_accuracy = history.test_acc[-1]
 
     fig = plot.pyplot().figure(figsize=(12, 2.2 + 0.3 * len(yb)), layout="constrained")
@@ -153,6 +169,16 @@ def main(argv: Sequence[str] | None = None) -> Result:
         if d == 64:
             figures.save(plot.weight_images(model.weight.data, class_names=split.class_names,
                                             title="each class's weights W[:, c] as an 8x8 image"), "weights")
+
+    if args.animate is not None:  # the frames come from the snapshots of this run
+        def logits_at(params: dict[str, np.ndarray], points: np.ndarray) -> np.ndarray:
+            return points @ params["weight"] + params["bias"]  # logits = X W + b
+
+        figures.paths.append(animation.training_gif(
+            logits_at, recorder.select(args.frames), split.X_train, split.y_train,
+            args.animate or os.path.join(args.out, f"{args.dataset}_training.gif"),
+            title=f"softmax regression on {args.dataset}", class_names=split.class_names,
+            feature_names=split.feature_names))
 
     print(f"final test accuracy: {100 * test_accuracy:.1f}%")
     saved = finish(figures, args, model.state_dict(), what="state_dict")
