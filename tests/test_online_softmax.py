@@ -125,3 +125,48 @@ def test_other_axis_and_keepdims():
 def test_no_blocks_is_a_clear_error():
     with pytest.raises(ValueError, match="got no blocks"):
         online_logsumexp([])
+
+
+# ---------------------------------------------------------------- the graded exercise
+
+
+def _load(relative: str):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "chapters" / "exercises" / relative
+    spec = importlib.util.spec_from_file_location(path.stem + "_under_test", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _unrescaled_first(m1, s1, m2, s2):
+    m = np.maximum(m1, m2)
+    return m, s1 + s2 * np.exp(m2 - m)
+
+
+def _nan_on_empty(m1, s1, m2, s2):
+    m = np.maximum(m1, m2)
+    return m, s1 * np.exp(m1 - m) + s2 * np.exp(m2 - m)
+
+
+def _sum_not_relative_to_m(m1, s1, m2, s2):
+    return np.maximum(m1, m2), s1 * np.exp(m1) + s2 * np.exp(m2)  # the sum of exp(x), not of exp(x - m)
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (_unrescaled_first, "s1 was added without rescaling"),
+    (_nan_on_empty, "gave nan"),
+    (_sum_not_relative_to_m, "s should be"),
+])
+def test_merge_grader_accepts_the_solution_and_names_each_mistake(wrong, message):
+    import types
+
+    grader = _load("graders/online_softmax_merge.py")
+    solution = _load("solutions/online_softmax_merge.py")
+    grader.check(solution)
+    with pytest.raises(AssertionError, match="not implemented yet"):
+        grader.check(_load("online_softmax_merge.py"))
+    with pytest.raises(AssertionError, match=message):
+        grader.check(types.SimpleNamespace(merge=wrong, logsumexp_of_blocks=solution.logsumexp_of_blocks))
