@@ -22,6 +22,14 @@ what ``F.softmax``'s ``where`` does. A query whose keys are *all* masked (a padd
 query, say) gets zero weights, a zero output and a zero gradient, never NaN: the fully
 masked slice rule of ``F.softmax``. ``causal=True`` adds the mask j <= i (query i sees
 keys 0..i), as in a language model that must not peek at the future.
+
+**Blockwise (``block_size=B``).** The composed path holds the (Lq, Lk) scores and
+weights, and its backward a few more arrays of that size. With ``block_size`` set, one
+fused op walks the keys B at a time with the online softmax (``minigrad.online_softmax``:
+a running max, sum and output per query, rescaled when the max grows), keeps only the
+output and each query's logsumexp, and in the backward recomputes each block's weights
+from them, using D = rowsum(dO * O) for softmax's row sums. Memory grows like Lq * B;
+values and gradients are those of the composed path, to rounding.
 """
 
 from __future__ import annotations
