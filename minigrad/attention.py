@@ -196,7 +196,7 @@ def _block_scores(q: np.ndarray, k_blk: np.ndarray, start: int, mask: np.ndarray
 
 def _blockwise_forward(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray | None,
                        causal: bool, scale: float, block: int,
-                       batch: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+                       batch: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Walk the key blocks, keeping per query the running max m, sum s and (unnormalised)
     output acc; each block's contribution is moved onto the new max by ``rescale``::
 
@@ -206,7 +206,12 @@ def _blockwise_forward(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.nda
         acc = acc c + (P_b v_b) c_b
 
     Returns out = acc / s (0 for a query with no key) and the per-query logsumexp
-    m + log s (-inf for a query with no key)."""
+    L = m + log s as its two terms, m and log s (both 0 for a query with no key, whose
+    scores are all -inf: exp(-inf - 0) = 0). Why not their sum: in float32 a score of
+    1e5 has neighbours 0.008 apart, so m + log s would round log s to that spacing, and
+    every recomputed weight exp(S - L) would be off by up to 0.4%; S - m is exact for
+    the largest score and then log s (between 0 and log Lk) is subtracted at full
+    precision."""
     lq, dtype = q.shape[-2], q.dtype
     m = np.full(batch + (lq, 1), -np.inf, dtype=dtype)
     s = np.zeros(batch + (lq, 1), dtype=dtype)
@@ -219,10 +224,10 @@ def _blockwise_forward(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.nda
         s = s * c + s_b * c_b
         acc *= c
         acc += (p @ v[..., start:start + block, :]) * c_b
-    out = acc / np.where(s > 0, s, 1.0)  # a query with no key: 0 / 1 = 0
-    with np.errstate(divide="ignore"):
-        lse = m + np.log(s)  # -inf + log 0 = -inf for a query with no key
-    return out.astype(dtype, copy=False), lse.astype(dtype, copy=False)
+    empty = s == 0  # a query with no key to attend to
+    out = acc / np.where(empty, 1.0, s)  # 0 / 1 = 0
+    m[empty], s[empty] = 0.0, 1.0  # log 1 = 0
+    return out.astype(dtype, copy=False), m, np.log(s)
 
 
 def blockwise_attention(q: Tensor, k: Tensor, v: Tensor, mask: np.ndarray | None, causal: bool,
@@ -231,7 +236,8 @@ def blockwise_attention(q: Tensor, k: Tensor, v: Tensor, mask: np.ndarray | None
     checked by ``scaled_dot_product_attention``, which is the function to call).
 
     Forward: the online softmax over the key blocks (see ``_blockwise_forward``). Saved
-    for the backward: only the output O and the per-query logsumexp L = m + log s.
+    for the backward: only the output O and the per-query logsumexp L = m + log s (as
+    its two terms m and log s, for precision: see ``_blockwise_forward``).
 
     Backward, by recomputation. With P = exp(S - L) the weights and dO the gradient of O,
     the dense rules are dV = P^T dO, dP = dO V^T, dS = P * (dP - D), dQ = dS K * scale,
@@ -242,14 +248,14 @@ def blockwise_attention(q: Tensor, k: Tensor, v: Tensor, mask: np.ndarray | None
         D_i = sum_j P_ij (dO_i . V_j) = dO_i . (sum_j P_ij V_j) = dO_i . O_i
 
     so D = rowsum(dO * O), from the saved output. Each block's P_b = exp(S_b - L) is then
-    recomputed from its scores and the saved L, used, and dropped.
+    recomputed from its scores and the saved L, used, and dropped: exactly the weights of
+    the forward pass, since P_ij = exp(S_ij - m_i) / s_i = exp(S_ij - L_i).
     """
     dtype = np.result_type(q.dtype, k.dtype, v.dtype)
     qd, kd, vd = (t.data.astype(dtype, copy=False) for t in (q, k, v))
     batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2],
                                 () if mask is None else mask.shape[:-2])
-    out, lse = _blockwise_forward(qd, kd, vd, mask, causal, scale, block_size, batch)
-    safe_lse = np.where(np.isneginf(lse), 0.0, lse).astype(dtype, copy=False)  # no key: P = exp(-inf) = 0
+    out, m, log_s = _blockwise_forward(qd, kd, vd, mask, causal, scale, block_size, batch)
 
     def backward(g: Tensor, out: Tensor) -> tuple:
         if is_grad_enabled():
@@ -264,7 +270,9 @@ def blockwise_attention(q: Tensor, k: Tensor, v: Tensor, mask: np.ndarray | None
         for start in range(0, kd.shape[-2], block_size):
             k_b, v_b = kd[..., start:start + block_size, :], vd[..., start:start + block_size, :]
             scores = _block_scores(qd, k_b, start, mask, causal, scale)
-            p = np.exp(scores - safe_lse, out=scores)  # the weights P_b, recomputed
+            scores -= m
+            scores -= log_s
+            p = np.exp(scores, out=scores)  # the weights P_b = exp(S_b - L), recomputed
             dv[..., start:start + block_size, :] = np.swapaxes(p, -1, -2) @ do
             ds = do @ np.swapaxes(v_b, -1, -2)  # dP_b
             ds -= d
