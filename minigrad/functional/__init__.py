@@ -49,6 +49,8 @@ from .binary import (
     sigmoid,
     sigmoid_composed,
 )
+from .divergence import distillation_loss, kl_div
+from .gumbel import gumbel_softmax
 from .losses import cross_entropy, cross_entropy_composed, nll_loss, nll_loss_composed
 from .softmax_family import (
     log_softmax,
@@ -65,4 +67,5 @@ __all__ = [
     "nll_loss", "nll_loss_composed", "sigmoid", "sigmoid_composed", "log_sigmoid",
     "binary_cross_entropy_with_logits", "binary_cross_entropy_with_logits_composed",
     "binary_cross_entropy", "relu", "tanh", "scaled_dot_product_attention",
+    "kl_div", "distillation_loss", "gumbel_softmax",
 ]
