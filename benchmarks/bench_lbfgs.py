@@ -145,7 +145,7 @@ def cell(result: tuple[float | None, str], reference: float | None) -> str:
     if t is None:
         return f"{'-':>8} {'':>7} {setting:<22}"
     ratio = f"{t / reference:6.2f}x" if reference else f"{'':>7}"
-    return f"{t:7.3f}s {ratio} {setting:<22}"
+    return f"{t:7.3f}s {ratio} {setting:<22}".rstrip()
 
 
 def main() -> None:
@@ -158,7 +158,7 @@ def main() -> None:
           f"numpy {np.__version__}, scikit-learn {sklearn_version}; one thread")
     print("time until every coefficient is within the threshold of the optimum (Newton-CG at tol 1e-12);")
     print("ratio: to scikit-learn's lbfgs; L-BFGS times: median of the loosest tolerance that gets there")
-    header = f"{'problem':<13}| {'method':<18}| " + " | ".join(f"{'within ' + format(t, 'g'):<38}"
+    header = f"{'problem':<13}| {'method':<19}| " + " | ".join(f"{'within ' + format(t, 'g'):<38}"
                                                           for t in THRESHOLDS)
     print(header)
     print("-" * len(header))
@@ -172,7 +172,7 @@ def main() -> None:
         sk = rows["scikit-learn lbfgs"]
         for method, result in rows.items():
             cells = " | ".join(cell(result[t], sk[t][0]) for t in THRESHOLDS)
-            print(f"{name + ' C=' + format(C, 'g'):<13}| {method:<18}| {cells}")
+            print(f"{name + ' C=' + format(C, 'g'):<13}| {method:<19}| {cells}")
 
 
 if __name__ == "__main__":
