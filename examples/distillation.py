@@ -57,10 +57,11 @@ def evaluate(model: nn.Module, X: np.ndarray, y: np.ndarray) -> tuple[float, flo
 
 
 def train(model: nn.Module, X: np.ndarray, y: np.ndarray, epochs: int, args: Any,
-          loss_fn: Any, record: tuple[np.ndarray, np.ndarray] | None = None) -> list[float]:
+          loss_fn: Any, record: tuple[np.ndarray, np.ndarray] | None = None,
+          draw: Any = None) -> list[float]:
     """Minibatch training with ``loss_fn(logits, rows)``; the batch order depends only on
     the seed, so two students see the same batches. Returns the test accuracy after each
-    epoch if ``record`` holds the test set."""
+    epoch if ``record`` holds the test set. ``draw(loss)``, if given, sees the first loss."""
     opt = make_optimizer(args.optimizer, model.parameters(), args.lr)
     rng = np.random.default_rng(args.seed + 1)
     curve = []
@@ -69,6 +70,9 @@ def train(model: nn.Module, X: np.ndarray, y: np.ndarray, epochs: int, args: Any
         for start in range(0, len(order), args.batch_size):
             rows = order[start:start + args.batch_size]
             loss = loss_fn(model(mg.Tensor(X[rows])), rows)
+            if draw is not None:
+                draw(loss)
+                draw = None
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -114,6 +118,7 @@ def main(argv: Sequence[str] | None = None) -> Result:
     print(f"students (64-{args.student_hidden}-10, {n_params} parameters) on {len(few)} labelled images, "
           f"{args.epochs} epochs; distillation at T = {args.temperature:g}, alpha = {args.alpha:g}")
 
+    figures = Figures(args.out, "distillation", args.show)
     results, curves = {}, {}
     T, alpha = args.temperature, args.alpha
     losses = {"hard labels only": lambda z, rows: F.cross_entropy(z, y_few[rows]),
@@ -121,14 +126,14 @@ def main(argv: Sequence[str] | None = None) -> Result:
                                                                temperature=T, alpha=alpha)}
     for name, loss_fn in losses.items():
         student = mlp(args.student_hidden, args.seed + 7)  # the same start for both
-        curves[name] = train(student, X_few, y_few, args.epochs, args, loss_fn, record=test)
+        draw = figures.graph if args.graph and name == "distilled" else None  # the distillation loss's graph
+        curves[name] = train(student, X_few, y_few, args.epochs, args, loss_fn, record=test, draw=draw)
         results[name] = evaluate(student, *test)
         print(f"student, {name:<17} test accuracy {100 * results[name][0]:.1f}%  NLL {results[name][1]:.4f}")
     gain = results["distilled"][0] - results["hard labels only"][0]
     print(f"distillation gain: {100 * gain:+.1f} accuracy points, test NLL "
           f"{results['hard labels only'][1]:.4f} -> {results['distilled'][1]:.4f}")
 
-    figures = Figures(args.out, "distillation", args.show)
     ax = plot.pyplot().figure(figsize=(6.4, 4.2), layout="constrained").add_subplot()
     epochs = np.arange(1, args.epochs + 1)
     for name, curve in curves.items():

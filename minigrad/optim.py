@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from .autograd import enable_grad
 from .tensor import Tensor
 
 
@@ -365,8 +366,6 @@ class LBFGS(Optimizer):
     def _evaluate(self, closure: Callable[[], Any], raw: bool = False) -> Any:
         """(loss as a float, flat gradient) after one closure call; ``raw``: what the
         closure returned, as it returned it."""
-        from .autograd import enable_grad
-
         with enable_grad():  # the closure calls backward, even if step() runs under no_grad
             loss = closure()
         if raw:

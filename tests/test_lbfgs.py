@@ -209,3 +209,22 @@ def test_bad_arguments_are_refused(kwargs, message):
 def test_an_optimum_on_entry_returns_at_once():
     x, opt, calls, _ = minimise(lambda x: (x ** 2).sum(), [0.0, 0.0])
     assert len(calls) == 1 and opt.memory["n_iter"] == 0
+
+
+def test_step_works_under_no_grad_and_leaves_unused_parameters_alone():
+    """The closure runs with gradients enabled even inside no_grad, and a parameter that
+    does not take part in the loss (its .grad stays None) counts as gradient 0."""
+    x = mg.Tensor(np.array([-1.5, 2.0]), requires_grad=True)
+    unused = mg.Tensor(np.array([7.0]), requires_grad=True)
+    opt = optim.LBFGS([x, unused], max_iter=200, tolerance_grad=1e-10, tolerance_change=1e-14)
+
+    def closure():
+        opt.zero_grad()
+        loss = rosenbrock(x)
+        loss.backward()
+        return loss
+
+    with mg.no_grad():
+        opt.step(closure)
+    np.testing.assert_allclose(x.data, [1.0, 1.0], atol=1e-6)
+    assert unused.data.tolist() == [7.0]
