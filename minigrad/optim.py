@@ -253,18 +253,18 @@ def _cubic_minimum(t1: float, f1: float, d1: float, t2: float, f2: float, d2: fl
     return min(max(t, low), high)
 
 
-def _above(a: _Point, b: _Point, start: _Point) -> bool:
-    """phi(a) >= phi(b) by more than the rounding error of phi (taken as 1e-12 |phi(0)|);
-    values closer than that cannot be ranked."""
-    return a.f >= b.f + 1e-12 * abs(start.f)
-
-
 class _Point:
     """One trial step t along the direction: phi(t) = f(x + t d), its gradient g and slope
     phi'(t) = g . d."""
 
     def __init__(self, t: float, f: float, g: np.ndarray, d: np.ndarray) -> None:
         self.t, self.f, self.g, self.slope = t, f, g, float(g @ d)
+
+
+def _above(a: _Point, b: _Point, start: _Point) -> bool:
+    """phi(a) >= phi(b) by more than the rounding error of phi (taken as 1e-12 |phi(0)|);
+    values closer than that cannot be ranked."""
+    return a.f >= b.f + 1e-12 * abs(start.f)
 
 
 class LBFGS(Optimizer):
