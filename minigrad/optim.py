@@ -22,11 +22,12 @@ counts) as a flat ``{name: array}``, so that a run saved with its model
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
 
+from .autograd import enable_grad
 from .tensor import Tensor
 
 
@@ -364,4 +365,312 @@ class Adam(Optimizer):
         return f"Adam(lr={self.lr}, betas={self.betas}, eps={self.eps}, weight_decay={self.weight_decay})"
 
 
-__all__ = ["Optimizer", "SGD", "Adam"]
+# ====================================================================== L-BFGS
+
+
+def _cubic_minimum(t1: float, f1: float, d1: float, t2: float, f2: float, d2: float,
+                   low: float, high: float) -> float:
+    """The minimiser, clamped to [low, high], of the cubic through (t1, f1) and (t2, f2)
+    with slopes d1 and d2 (Nocedal & Wright, eq. 3.59):
+
+        e1 = d1 + d2 - 3 (f1 - f2) / (t1 - t2),   e2 = sign(t2 - t1) sqrt(e1^2 - d1 d2)
+        t  = t2 - (t2 - t1) (d2 + e2 - e1) / (d2 - d1 + 2 e2)
+
+    If the cubic has no minimiser (e1^2 < d1 d2), the middle of [low, high]."""
+    if t1 == t2:
+        return (low + high) / 2
+    e1 = d1 + d2 - 3 * (f1 - f2) / (t1 - t2)
+    square = e1 * e1 - d1 * d2
+    if square < 0:
+        return (low + high) / 2
+    e2 = math.copysign(math.sqrt(square), t2 - t1)
+    denominator = d2 - d1 + 2 * e2
+    if denominator == 0:
+        return (low + high) / 2
+    t = t2 - (t2 - t1) * (d2 + e2 - e1) / denominator
+    return min(max(t, low), high)
+
+
+class _Point:
+    """One trial step t along the direction: phi(t) = f(x + t d), its gradient g and slope
+    phi'(t) = g . d."""
+
+    def __init__(self, t: float, f: float, g: np.ndarray, d: np.ndarray) -> None:
+        self.t, self.f, self.g, self.slope = t, f, g, float(g @ d)
+
+
+def _above(a: _Point, b: _Point, start: _Point) -> bool:
+    """phi(a) >= phi(b) by more than the rounding error of phi (taken as 1e-12 |phi(0)|);
+    values closer than that cannot be ranked."""
+    return a.f >= b.f + 1e-12 * abs(start.f)
+
+
+class LBFGS(Optimizer):
+    """Limited-memory BFGS: a quasi-Newton method. It steps along d = -H g, where H is an
+    estimate of the inverse Hessian built from the last ``history_size`` steps
+    s_k = x_{k+1} - x_k and gradient changes y_k = g_{k+1} - g_k, with a line search
+    choosing how far to go. On smooth deterministic objectives (full-batch regression,
+    calibration's single temperature) it reaches the optimum in tens of steps where
+    gradient descent needs thousands.
+
+    The closure protocol (as PyTorch's): the line search must evaluate the loss at several
+    points, so ``step`` takes a function that re-computes it::
+
+        def closure():
+            opt.zero_grad()
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            return loss
+
+        opt.step(closure)      # up to max_iter iterations; returns the first loss
+
+    **Direction: the two-loop recursion.** With rho_i = 1 / (y_i . s_i), H g is computed
+    without ever forming H (m = the stored pairs, newest first):
+
+        q <- g
+        for i = k-1, ..., k-m:   a_i = rho_i s_i . q;   q <- q - a_i y_i
+        r <- gamma q,            gamma = (s_{k-1} . y_{k-1}) / (y_{k-1} . y_{k-1})
+        for i = k-m, ..., k-1:   b = rho_i y_i . r;     r <- r + (a_i - b) s_i
+        d = -r
+
+    A pair is stored only if y . s > 1e-10 (the curvature condition, which keeps H
+    positive definite); the oldest is dropped beyond ``history_size``. The first step is
+    steepest descent, t = lr * min(1, 1 / |g|_1).
+
+    **Step length: the strong Wolfe conditions** (``line_search_fn="strong_wolfe"``). With
+    phi(t) = f(x + t d), a step t is accepted when
+
+        phi(t) <= phi(0) + c1 t phi'(0)          (sufficient decrease, c1 = 1e-4)
+        |phi'(t)| <= c2 |phi'(0)|                (curvature: the slope has flattened, c2 = 0.9)
+
+    found by bracketing (growing t until it overshoots) and then zooming into the bracket,
+    each trial at the minimiser of the cubic through the two ends (Nocedal & Wright,
+    Algorithms 3.5 and 3.6). With ``line_search_fn=None`` the step is t = lr, fixed.
+
+    Stopping (within one ``step`` call): after ``max_iter`` iterations or ``max_eval``
+    closure calls (default max_iter * 5 / 4), or when max |g| <= ``tolerance_grad``, or when
+    the step max |t d| or the change in loss is below ``tolerance_change``.
+
+    Argument names and the closure follow PyTorch's ``torch.optim.LBFGS``; the defaults
+    differ where PyTorch's suit large networks: ``history_size=10`` (PyTorch: 100) and the
+    line search on (PyTorch: off). All parameters are treated as one flat vector; the
+    arithmetic is done in float64 and the parameters keep their dtype.
+    """
+
+    C1, C2 = 1e-4, 0.9  # the Wolfe constants
+    MAX_LINE_SEARCH = 25  # closure calls per line search
+
+    def __init__(self, params: Iterable[Tensor], lr: float = 1.0, max_iter: int = 20,
+                 max_eval: int | None = None, tolerance_grad: float = 1e-7,
+                 tolerance_change: float = 1e-9, history_size: int = 10,
+                 line_search_fn: str | None = "strong_wolfe") -> None:
+        self.lr = _check_number("LBFGS: lr", lr)
+        self.max_iter = self._check_count("max_iter", max_iter)
+        self.max_eval = (self.max_iter * 5 // 4 if max_eval is None
+                         else self._check_count("max_eval", max_eval))
+        self.tolerance_grad = _check_number("LBFGS: tolerance_grad", tolerance_grad)
+        self.tolerance_change = _check_number("LBFGS: tolerance_change", tolerance_change)
+        self.history_size = self._check_count("history_size", history_size)
+        if line_search_fn not in (None, "strong_wolfe"):
+            raise ValueError(f"LBFGS: line_search_fn must be 'strong_wolfe' or None, got {line_search_fn!r}")
+        self.line_search_fn = line_search_fn
+        super().__init__(params)
+        # the memory, kept across step() calls: pairs (s, y, rho), the last direction,
+        # step length and gradient, and the iteration count
+        self.memory: dict[str, Any] = {"pairs": [], "d": None, "t": None, "g": None, "n_iter": 0}
+
+    @staticmethod
+    def _check_count(name: str, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"LBFGS: {name} must be an int >= 1, got {value!r}")
+        return int(value)
+
+    # ---------------------------------------------------------------- the flat vector
+
+    def _flat_params(self) -> np.ndarray:
+        return np.concatenate([p.data.reshape(-1).astype(np.float64) for p in self.params])
+
+    def _set_params(self, x: np.ndarray) -> None:
+        start = 0
+        for p in self.params:
+            p.data[...] = x[start:start + p.data.size].reshape(p.data.shape)
+            start += p.data.size
+
+    def _flat_grad(self) -> np.ndarray:
+        """Every gradient as one float64 vector; a parameter without .grad counts as 0."""
+        return np.concatenate([self._gradient(p).reshape(-1).astype(np.float64) if p.grad is not None
+                               else np.zeros(p.data.size) for p in self.params])
+
+    def _evaluate(self, closure: Callable[[], Any], raw: bool = False) -> Any:
+        """(loss as a float, flat gradient) after one closure call; ``raw``: what the
+        closure returned, as it returned it."""
+        with enable_grad():  # the closure calls backward, even if step() runs under no_grad
+            loss = closure()
+        if raw:
+            return loss
+        return float(loss.item() if isinstance(loss, Tensor) else loss), self._flat_grad()
+
+    # ---------------------------------------------------------------- direction
+
+    def _direction(self, g: np.ndarray) -> np.ndarray:
+        """d = -H g by the two-loop recursion over the stored (s, y, rho) pairs."""
+        pairs = self.memory["pairs"]
+        q = g.copy()
+        alphas = []
+        for s, y, rho in reversed(pairs):  # newest first
+            a = rho * (s @ q)
+            q -= a * y
+            alphas.append(a)
+        if pairs:
+            s, y, _ = pairs[-1]
+            q *= (s @ y) / (y @ y)  # gamma: the scale of the newest curvature
+        for (s, y, rho), a in zip(pairs, reversed(alphas)):  # oldest first
+            b = rho * (y @ q)
+            q += (a - b) * s
+        return -q
+
+    def _remember(self, g: np.ndarray) -> None:
+        """Store the pair (s, y) of the step just taken, if it has positive curvature."""
+        s = self.memory["d"] * self.memory["t"]
+        y = g - self.memory["g"]
+        ys = float(y @ s)
+        if ys > 1e-10:
+            pairs = self.memory["pairs"]
+            pairs.append((s, y, 1.0 / ys))
+            if len(pairs) > self.history_size:
+                pairs.pop(0)
+
+    # ---------------------------------------------------------------- step length
+
+    def _decreased(self, start: _Point, trial: _Point) -> bool:
+        """Sufficient decrease, phi(t) <= phi(0) + c1 t phi'(0). Near the optimum the
+        promised decrease falls below the rounding error of f itself and this test turns
+        into noise; then, with f unchanged up to rounding, the slope decides instead:
+        phi'(t) <= (2 c1 - 1) phi'(0), the same inequality for a quadratic (Hager & Zhang's
+        approximate Wolfe condition)."""
+        if trial.f <= start.f + self.C1 * trial.t * start.slope:
+            return True
+        return not _above(trial, start, start) and trial.slope <= (2 * self.C1 - 1) * start.slope
+
+    def _strong_wolfe(self, closure: Callable[[], Any], x: np.ndarray, d: np.ndarray,
+                      start: _Point, t: float) -> tuple[_Point, int]:
+        """Bracketing phase: grow t until phi(t) rises above the sufficient-decrease line,
+        stops decreasing, or slopes upwards; then zoom. Returns the accepted point (the
+        parameters are left at x + t d) and the number of closure calls."""
+
+        def phi(t: float) -> _Point:
+            self._set_params(x + t * d)
+            return _Point(t, *self._evaluate(closure), d)
+
+        previous, evals = start, 0
+        while True:
+            trial = phi(t)
+            evals += 1
+            too_high = not self._decreased(start, trial) or (evals > 1 and _above(trial, previous, start))
+            if too_high:
+                return self._zoom(phi, start, previous, trial, evals)
+            if abs(trial.slope) <= -self.C2 * start.slope or evals >= self.MAX_LINE_SEARCH:
+                return trial, evals
+            if trial.slope >= 0:
+                return self._zoom(phi, start, trial, previous, evals)
+            # extrapolate: the cubic's minimum, at least a little beyond t, at most 10 t
+            t_next = _cubic_minimum(previous.t, previous.f, previous.slope, t, trial.f, trial.slope,
+                                    t + 0.01 * (t - previous.t), 10 * t)
+            previous, t = trial, t_next
+
+    def _zoom(self, phi: Callable[[float], _Point], start: _Point, lo: _Point, hi: _Point,
+              evals: int) -> tuple[_Point, int]:
+        """Shrink the bracket [lo, hi] (lo: the lowest point meeting sufficient decrease)
+        until a point meets both Wolfe conditions. The parameters are at hi on entry."""
+        at = hi.t  # where the parameters are now
+        while evals < self.MAX_LINE_SEARCH:
+            left, right = min(lo.t, hi.t), max(lo.t, hi.t)
+            if (right - left) * np.abs(self.memory["d"]).max() <= self.tolerance_change:
+                break  # the bracket is too small to make progress
+            # the cubic's minimum, kept 10% away from the ends so the bracket shrinks
+            margin = 0.1 * (right - left)
+            t = _cubic_minimum(lo.t, lo.f, lo.slope, hi.t, hi.f, hi.slope, left + margin, right - margin)
+            trial, at = phi(t), t
+            evals += 1
+            if not self._decreased(start, trial) or _above(trial, lo, start):
+                hi = trial
+                continue
+            if abs(trial.slope) <= -self.C2 * start.slope:
+                return trial, evals
+            if trial.slope * (hi.t - lo.t) >= 0:
+                hi = lo
+            lo = trial
+        if at != lo.t:
+            lo = phi(lo.t)  # leave the parameters (and their .grad) at the best point found
+            evals += 1
+        return lo, evals
+
+    # ---------------------------------------------------------------- the iteration
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Run up to ``max_iter`` L-BFGS iterations; ``closure`` zeroes the gradients,
+        computes the loss, calls backward, and returns the loss. Returns the loss of the
+        first evaluation (at the parameters as they were on entry)."""
+        if closure is None or not callable(closure):
+            raise TypeError("LBFGS.step needs a closure: a function that zeroes the gradients, "
+                            "computes the loss, calls loss.backward() and returns the loss")
+        first_loss = self._evaluate(closure, raw=True)
+        loss, g = float(first_loss), self._flat_grad()
+        previous_loss = loss
+        evals = 1
+        if np.abs(g).max() <= self.tolerance_grad:
+            return first_loss
+        for iteration in range(1, self.max_iter + 1):
+            self.memory["n_iter"] += 1
+            t, d = self._next_direction(g)
+            if g @ d > -self.tolerance_change:
+                break  # not a descent direction any more: nothing left to gain
+            loss, g, t, used = self._take_step(closure, d, t, loss, g, last=iteration == self.max_iter)
+            self.memory["t"] = t
+            evals += used
+            if self._converged(evals, g, d * t, loss, previous_loss):
+                break
+            previous_loss = loss
+        return first_loss
+
+    def _next_direction(self, g: np.ndarray) -> tuple[float, np.ndarray]:
+        """The initial step length and the direction for this iteration."""
+        memory = self.memory
+        if memory["d"] is None:  # the first iteration ever: steepest descent, a cautious step
+            d = -g
+            t = min(1.0, 1.0 / np.abs(g).sum()) * self.lr
+        else:
+            self._remember(g)
+            d = self._direction(g)
+            t = self.lr
+        memory["d"], memory["g"] = d, g.copy()
+        return t, d
+
+    def _take_step(self, closure: Callable[[], Any], d: np.ndarray, t: float, loss: float,
+                   g: np.ndarray, last: bool) -> tuple[float, np.ndarray, float, int]:
+        """Move along d: by a strong Wolfe line search, or by the fixed step t (then the
+        loss is re-evaluated unless this is the last iteration, as in PyTorch)."""
+        x = self._flat_params()
+        if self.line_search_fn == "strong_wolfe":
+            point, used = self._strong_wolfe(closure, x, d, _Point(0.0, loss, g, d), t)
+            return point.f, point.g, point.t, used
+        self._set_params(x + t * d)
+        if last:
+            return loss, g, t, 0
+        loss, g = self._evaluate(closure)
+        return loss, g, t, 1
+
+    def _converged(self, evals: int, g: np.ndarray, step: np.ndarray, loss: float,
+                   previous_loss: float) -> bool:
+        return (evals >= self.max_eval
+                or np.abs(g).max() <= self.tolerance_grad
+                or np.abs(step).max() <= self.tolerance_change
+                or abs(loss - previous_loss) < self.tolerance_change)
+
+    def __repr__(self) -> str:
+        return (f"LBFGS(lr={self.lr}, max_iter={self.max_iter}, max_eval={self.max_eval}, "
+                f"tolerance_grad={self.tolerance_grad}, tolerance_change={self.tolerance_change}, "
+                f"history_size={self.history_size}, line_search_fn={self.line_search_fn!r})")
+
+
+__all__ = ["Optimizer", "SGD", "Adam", "LBFGS"]

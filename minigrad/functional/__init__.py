@@ -59,6 +59,8 @@ from .binary import (
     sigmoid_composed,
     softplus_composed,
 )
+from .divergence import distillation_loss, kl_div
+from .gumbel import gumbel_softmax
 from .losses import cross_entropy, cross_entropy_composed, nll_loss, nll_loss_composed
 from .softmax_family import (
     log_softmax,
@@ -76,5 +78,5 @@ __all__ = [
     "log_sigmoid_composed", "softplus_composed",
     "binary_cross_entropy_with_logits", "binary_cross_entropy_with_logits_composed",
     "binary_cross_entropy", "binary_cross_entropy_composed", "relu", "tanh",
-    "scaled_dot_product_attention",
+    "scaled_dot_product_attention", "kl_div", "distillation_loss", "gumbel_softmax",
 ]
