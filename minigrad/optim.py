@@ -498,7 +498,7 @@ class LBFGS(Optimizer):
 
     def _flat_grad(self) -> np.ndarray:
         """Every gradient as one float64 vector; a parameter without .grad counts as 0."""
-        return np.concatenate([self._gradient(p).reshape(-1).astype(np.float64) if p.grad is not None
+        return np.concatenate([self._gradient(p, p.grad).reshape(-1).astype(np.float64) if p.grad is not None
                                else np.zeros(p.data.size) for p in self.params])
 
     def _evaluate(self, closure: Callable[[], Any], raw: bool = False) -> Any:
