@@ -8,6 +8,8 @@ blocks. On top of that this file adds the checks that keep prose and code togeth
   follows it (and an output block must follow a block that printed);
 - every decimal number the prose states (two or more digits after the point, or in
   e-notation, like 0.64 or 6.1e-07) must appear among the numbers of the output blocks;
+- the code's default figure folder (when ``MINIGRAD_FIGURES`` is unset) is a scratch
+  folder, never ``chapters/figures``: running a chapter never overwrites a committed file;
 - every figure the chapter shows, ``![...](figures/NAME.png)``, must be written by this
   run of its code into ``fig_dir`` (the chapter reads it from the environment variable
   ``MINIGRAD_FIGURES``) and be committed under ``chapters/figures/``; and the code may
@@ -48,6 +50,7 @@ FIGURES_ENV = "MINIGRAD_FIGURES"
 _RESULT_NUMBER = re.compile(r"(?<![\w.])\d+\.\d+(?:e[-+]?\d+)?(?!\w|\.\d)")  # not 3.11.2
 _ANY_NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?:e[-+]?\d+)?")
 _FIGURE_LINK = re.compile(r"!\[[^\]]*\]\(figures/([^)\s]+)\)")
+_FIGURE_DEFAULT = re.compile(r"""environ\.get\(\s*["']MINIGRAD_FIGURES["']\s*,\s*["']([^"']*)["']""")
 _CODE_SPAN = re.compile(r"`[^`\n]*`")
 _HIDDEN_CODE = re.compile(r"<!--+\s*(?:;\s*)?(?:invisible-)?code(?:-block)?\b")  # Sybil's comment code
 
@@ -137,6 +140,11 @@ def _static_problems(text: str, fences: list, shown_outputs: list[str]) -> list[
         if bare.count("$") % 2:
             problems.append(f"line {number}: inline math must open and close on the same line "
                             "($...$ across a line break may not render on GitHub)")
+    for match in _FIGURE_DEFAULT.finditer(text):
+        if Path(match.group(1)).as_posix().rstrip("/").endswith("chapters/figures"):
+            line = text.count("\n", 0, match.start()) + 1
+            problems.append(f"line {line}: the default of {FIGURES_ENV} must be a scratch folder (like "
+                            "out/chapters), so that running the code never overwrites a committed figure")
     printed_numbers = {m.group(0) for out in shown_outputs for m in _ANY_NUMBER.finditer(out)}
     for match in _RESULT_NUMBER.finditer(prose_text):
         number = match.group(0)

@@ -197,8 +197,8 @@ def draw_temperatures(figs: Figures, compare: dict[float, dict[str, Any]], train
     ax_a.set_ylabel("expected reward per pull")
     ax_e = ax_a.twinx()
     ax_e.semilogx(grid, entropy, color="C1", label="entropy of pi (right axis)")
-    ax_e.set_ylabel("entropy of softmax(z / T) (bits)", color="C1")
-    ax_e.set_ylim(0, np.log2(len(ARM_MEANS)) * 1.05)
+    ax_e.set_ylabel("entropy of softmax(z / T) (nats)", color="C1")
+    ax_e.set_ylim(0, np.log(len(ARM_MEANS)) * 1.05)
     lines = ax_a.get_legend_handles_labels()
     more = ax_e.get_legend_handles_labels()
     ax_a.legend(lines[0] + more[0], lines[1] + more[1], fontsize=8, loc="center left")
@@ -210,7 +210,7 @@ def draw_temperatures(figs: Figures, compare: dict[float, dict[str, Any]], train
 
 def _entropy(p: np.ndarray) -> float:
     p = p[p > 0]
-    return float(-(p * np.log2(p)).sum())
+    return float(-(p * np.log(p)).sum())  # nats
 
 
 # ---------------------------------------------------------------- the grid world

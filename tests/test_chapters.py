@@ -155,3 +155,10 @@ def test_a_figure_must_be_made_by_the_code_and_committed(tmp_path):
         _run(tmp_path, FIGURE.replace('.write_bytes(b"png")', ".parent.mkdir(exist_ok=True)"))
     with pytest.raises(check_chapter.ChapterError, match="does not show"):
         _run(tmp_path, FIGURE.replace("![a plot](figures/99-plot.png)", ""))
+
+
+def test_a_chapter_whose_figures_default_to_the_committed_folder_is_refused(tmp_path):
+    committed = FIGURE.replace('Path(os.environ["MINIGRAD_FIGURES"])',
+                               'Path(os.environ.get("MINIGRAD_FIGURES", "chapters/figures"))')
+    with pytest.raises(check_chapter.ChapterError, match="must be a scratch folder"):
+        _run(tmp_path, committed)
