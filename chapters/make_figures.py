@@ -70,7 +70,8 @@ def make_example_figures() -> list[str]:
         if not names:
             continue
         with tempfile.TemporaryDirectory() as scratch:
-            subprocess.run([sys.executable, str(ROOT / "examples" / command[0]), *command[1:], "--out", scratch],
+            script = str(ROOT / "examples" / command[0])
+            subprocess.run([sys.executable, script, *command[1:], "--out", scratch],
                            check=True, stdout=subprocess.DEVNULL, cwd=scratch)
             for name in names:
                 shutil.copyfile(Path(scratch) / name, EXAMPLE_FIGURES / name)

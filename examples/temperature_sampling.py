@@ -7,8 +7,9 @@ layer, then a linear layer gives one logit per character of the vocabulary. Trai
 plain classification with cross-entropy (the gradient at the logits is p - y again).
 
 The last 10% of the text is held out. The per-character loss there, in nats (natural
-log; divide by ln 2 = 0.693 for bits, as the printout does once), is compared with the unigram baseline, which predicts every character with its
-frequency in the training text and ignores the context.
+log; divide by ln 2 = 0.693 for bits, as the printout does once), is compared with the
+unigram baseline, which predicts every character with its frequency in the training text
+and ignores the context.
 
 Generating text means sampling from softmax(logits / T) one character at a time:
 T < 1 sharpens the distribution (T -> 0 is always taking the most likely character, which
@@ -229,8 +230,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             history[key].append(value)
         progress(epoch, args.epochs, train_loss, [("held-out loss", test_loss, ""), ("test acc", acc, "%")])
 
+    bits = np.log(2)  # nats per bit
     print(f"final held-out loss: {test_loss:.4f} nats/char against {unigram_loss:.4f} for the unigram "
-          f"baseline (in bits, nats / ln 2: {test_loss / np.log(2):.3f} against {unigram_loss / np.log(2):.3f})")
+          f"baseline (in bits, nats / ln 2: {test_loss / bits:.3f} against {unigram_loss / bits:.3f})")
     print(f"final test accuracy (next character): {100 * acc:.1f}%")
     prompt_ids = encode(PROMPT, stoi)
     samples = {}

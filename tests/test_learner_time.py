@@ -1,0 +1,44 @@
+"""Every example, run as a learner runs it (``python examples/NAME.py``, default settings),
+finishes in at most 10 seconds on a 2-core machine.
+
+The test runs each script once in a subprocess, writing its figures to a temporary
+folder, and bounds its wall time at three times the target, to stay robust on a busy
+machine; the measured times are listed at the end of the pytest run (``learner time``).
+The chapters' times are measured where they already run, in tests/test_chapters.py.
+
+BLAS is single-threaded here, as in the rest of the suite (tests/conftest.py): these
+scripts multiply small matrices, for which a thread pool fighting other processes for
+two cores costs far more than it gains.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE_SECONDS = 10
+EXAMPLES = sorted(p.name for p in (ROOT / "examples").glob("[a-z]*.py"))
+
+
+def test_every_example_is_timed():
+    assert len(EXAMPLES) >= 5 and "temperature_sampling.py" in EXAMPLES
+
+
+@pytest.mark.parametrize("script", EXAMPLES)
+def test_example_with_default_settings_runs_within_the_learner_time(script, tmp_path, record_property):
+    env = {**os.environ, "MPLBACKEND": "Agg", "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, str(ROOT / "examples" / script), "--out", str(tmp_path / "out")],
+                          cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)
+    seconds = time.perf_counter() - start
+    assert done.returncode == 0, done.stderr
+    assert "figures written (" in done.stdout
+    record_property("learner_seconds", (f"examples/{script}", seconds, EXAMPLE_SECONDS))
+    assert seconds <= 3 * EXAMPLE_SECONDS, \
+        f"{script} took {seconds:.1f} s with its defaults; an example should take at most {EXAMPLE_SECONDS} s"
