@@ -112,7 +112,9 @@ def tempered_loss(logits: np.ndarray, y: np.ndarray, temperature: float) -> floa
 
 # ---------------------------------------------------------------- figures
 def _char_label(c: str) -> str:
-    return {" ": "' '", "\n": "\\n"}.get(c, c)
+    """Tick label for a character: invisible or easily misread ones are named."""
+    return {" ": "space", "\n": "newline", "'": "apostrophe", '"': "quote", ",": "comma", ".": "full stop",
+            "-": "hyphen", ";": "semicolon", ":": "colon"}.get(c, c)
 
 
 def draw_next_char(figs: Figures, logits: np.ndarray, chars: list[str], temperatures: Sequence[float],
@@ -126,7 +128,8 @@ def draw_next_char(figs: Figures, logits: np.ndarray, chars: list[str], temperat
         ax.bar(range(len(top)), p[top], color="C0")
         ax.bar(len(top), 1 - p[top].sum(), color="0.6")
         ax.set_xticks(range(len(top) + 1))
-        ax.set_xticklabels([_char_label(chars[i]) for i in top] + ["rest"], fontsize=9)
+        ax.set_xticklabels([_char_label(chars[i]) for i in top] + ["rest"], fontsize=9, rotation=60,
+                           ha="right", rotation_mode="anchor")
         ax.set_title(f"T = {t:g}   (entropy {entropy(p):.2f} nats)", fontsize=10)
         ax.set_xlabel("next character")
     np.atleast_1d(axes)[0].set_ylabel("probability softmax(z / T)")
