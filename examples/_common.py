@@ -69,6 +69,21 @@ def positive_floats(text: str) -> list[float]:
     return [positive_float(p) for p in parts]
 
 
+class _DefaultsFormatter(argparse.HelpFormatter):
+    """``--help`` shows every flag's default: appended to its help text unless the text
+    already states one (a flag without a value, like ``--show``, has none to show)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text, default = action.help or "", action.default
+        no_default = any(default is v for v in (None, False, argparse.SUPPRESS))
+        if not action.option_strings or "default" in text or no_default:
+            return text
+        if isinstance(default, (list, tuple)):  # shown as it is typed: 0.2,0.7,1,1.5
+            typed = ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in default)
+            return f"{text} (default: {typed})"
+        return text + " (default: %(default)s)"
+
+
 def build_parser(name: str, description: str, datasets: Mapping[str, Mapping[str, float]] | None = None, *,
                  epochs: int | None = None, lr: float | None = None, batch_size: int = 32,
                  optimizer: str = "sgd", epochs_help: str = "passes over the training data",
@@ -87,7 +102,8 @@ def build_parser(name: str, description: str, datasets: Mapping[str, Mapping[str
             return f"{value:g}"
         return ", ".join(f"{d}: {v[key]:g}" for d, v in datasets.items())
 
-    parser = argparse.ArgumentParser(prog=f"{name}.py", description=description)
+    parser = argparse.ArgumentParser(prog=f"{name}.py", description=description,
+                                     formatter_class=_DefaultsFormatter)
     if datasets is not None:
         parser.add_argument("--dataset", choices=list(datasets), default=next(iter(datasets)),
                             help="the data to train on (default: %(default)s)")

@@ -11,10 +11,10 @@ threadpool_limits(1)
 
 def pytest_terminal_summary(terminalreporter) -> None:
     """List the learner-time measurements (a test records them with
-    ``record_property("learner_seconds", (what, seconds, limit))``)."""
+    ``record_property("learner_seconds", (what, wall seconds, cpu seconds, limit))``)."""
     reports = terminalreporter.stats.get("passed", []) + terminalreporter.stats.get("failed", [])
     rows = [value for report in reports for key, value in report.user_properties if key == "learner_seconds"]
     if rows:
-        terminalreporter.section("learner time (seconds, limit)")
-        for what, seconds, limit in sorted(rows):
-            terminalreporter.write_line(f"{what:45s} {seconds:6.1f}  (limit {limit:g})")
+        terminalreporter.section("learner time (seconds: wall clock, CPU; target)")
+        for what, seconds, cpu, limit in sorted(rows):
+            terminalreporter.write_line(f"{what:45s} {seconds:6.1f} {cpu:6.1f}   (target {limit:g})")
