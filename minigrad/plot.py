@@ -53,6 +53,7 @@ MISCLASSIFIED = "#d62728"
 # Every signed quantity, in every figure: red positive, white 0, blue negative, on a scale
 # symmetric about 0, with a colour bar.
 DIVERGING = "RdBu_r"
+POSITIVE, NEGATIVE = "#b2182b", "#2166ac"  # the same red and blue, for signed bars and arrows
 
 
 # ---------------------------------------------------------------- saving
