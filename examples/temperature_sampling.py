@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import _blas  # noqa: F401  (before numpy: BLAS on one thread, see _blas.py)
 import numpy as np
 from _common import (
     Figures,
