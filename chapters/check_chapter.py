@@ -8,6 +8,8 @@ blocks. On top of that this file adds the checks that keep prose and code togeth
   follows it (and an output block must follow a block that printed);
 - every decimal number the prose states (two or more digits after the point, or in
   e-notation, like 0.64 or 6.1e-07) must appear among the numbers of the output blocks;
+- the code's default figure folder (when ``MINIGRAD_FIGURES`` is unset) is a scratch
+  folder, never ``chapters/figures``: running a chapter never overwrites a committed file;
 - every figure the chapter shows, ``![...](figures/NAME.png)``, must be written by this
   run of its code into ``fig_dir`` (the chapter reads it from the environment variable
   ``MINIGRAD_FIGURES``) and be committed under ``chapters/figures/``; and the code may
@@ -48,6 +50,7 @@ FIGURES_ENV = "MINIGRAD_FIGURES"
 _RESULT_NUMBER = re.compile(r"(?<![\w.])\d+\.\d+(?:e[-+]?\d+)?(?!\w|\.\d)")  # not 3.11.2
 _ANY_NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?:e[-+]?\d+)?")
 _FIGURE_LINK = re.compile(r"!\[[^\]]*\]\(figures/([^)\s]+)\)")
+_FIGURE_DEFAULT = re.compile(r"""environ\.get\(\s*["']MINIGRAD_FIGURES["']\s*,\s*["']([^"']*)["']""")
 _CODE_SPAN = re.compile(r"`[^`\n]*`")
 _HIDDEN_CODE = re.compile(r"<!--+\s*(?:;\s*)?(?:invisible-)?code(?:-block)?\b")  # Sybil's comment code
 
@@ -123,7 +126,7 @@ def _static_problems(text: str, fences: list, shown_outputs: list[str]) -> list[
                 prose[i] = " "
     prose_text = "".join(prose)
     return (_code_problems(text, fences) + _math_problems(prose_text)
-            + _number_problems(prose_text, shown_outputs))
+            + _number_problems(prose_text, shown_outputs) + _figure_default_problems(text))
 
 
 def _code_problems(text: str, fences: list) -> list[str]:
@@ -138,6 +141,17 @@ def _code_problems(text: str, fences: list) -> list[str]:
         line = text.count("\n", 0, match.start()) + 1
         problems.append(f"line {line}: code in an HTML comment is not allowed: the reader must see "
                         "all code")
+    return problems
+
+
+def _figure_default_problems(text: str) -> list[str]:
+    """The chapter's figure folder must default to a scratch folder, never the committed one."""
+    problems = []
+    for match in _FIGURE_DEFAULT.finditer(text):
+        if Path(match.group(1)).as_posix().rstrip("/").endswith("chapters/figures"):
+            line = text.count("\n", 0, match.start()) + 1
+            problems.append(f"line {line}: the default of {FIGURES_ENV} must be a scratch folder (like "
+                            "out/chapters), so that running the code never overwrites a committed figure")
     return problems
 
 

@@ -51,7 +51,10 @@ DATASETS = {  # name: default epochs and learning rate
 
 def load(name: str, seed: int) -> Split:
     if name == "blobs":  # four overlapping clusters, one per class
-        X, y = data.make_blobs(n_samples=400, centers=[[-2.5, 0], [0, 2.5], [2.5, 0], [0, -2.5]],
+        # 800 samples, 200 held out: with only 100, an accuracy measured on the test part
+        # varies by about 3 points from split to split, and a lucky split scored 8 points
+        # above the training accuracy, with a lower loss, which reads like a bug.
+        X, y = data.make_blobs(n_samples=800, centers=[[-2.5, 0], [0, 2.5], [2.5, 0], [0, -2.5]],
                                cluster_std=1.2, seed=seed)
         return split_and_standardize(X, y, seed)
     if name == "spirals":  # three arms: no straight boundary separates them (see the regions)

@@ -174,7 +174,7 @@ def draw_bandit(figs: Figures, run: dict[str, Any], temperature: float) -> None:
 def draw_temperatures(figs: Figures, compare: dict[float, dict[str, Any]], trained: dict[str, Any],
                       batch: int) -> dict:
     plt = plot.pyplot()
-    fig, (ax_t, ax_a) = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
+    fig, (ax_t, ax_a) = plt.subplots(1, 2, figsize=(11, 5.2), layout="constrained")
     for i, (t, run) in enumerate(compare.items()):
         steps = np.arange(1, len(run["reward"]) + 1)
         on_best = run["probs"][..., BEST_ARM]  # (updates, runs)
@@ -184,10 +184,11 @@ def draw_temperatures(figs: Figures, compare: dict[float, dict[str, Any]], train
                   label=f"T = {t:g}: best arm favoured at the end in {found:.0%} of runs")
     ax_t.set_ylim(0, 1)
     ax_t.set_xlabel("update")
-    ax_t.set_ylabel("pi(best arm)  (thick: mean over runs; thin: single runs)")
+    ax_t.set_ylabel("pi(best arm)")
     runs = next(iter(compare.values()))["probs"].shape[1]
     ax_t.set_title(f"training at temperature T ({runs} runs each, {batch} pulls per update)")
-    ax_t.legend(fontsize=8, loc="center right")
+    ax_t.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False,
+                title="thick: mean over runs; thin: single runs", title_fontsize=8)  # below: covers no curve
 
     grid = np.geomspace(0.01, 100, 80)
     z = trained["logits"]
@@ -200,11 +201,12 @@ def draw_temperatures(figs: Figures, compare: dict[float, dict[str, Any]], train
     ax_a.set_ylabel("expected reward per pull")
     ax_e = ax_a.twinx()
     ax_e.semilogx(grid, entropy, color="C1", label="entropy of pi (right axis)")
-    ax_e.set_ylabel("entropy of softmax(z / T) (bits)", color="C1")
-    ax_e.set_ylim(0, np.log2(len(ARM_MEANS)) * 1.05)
+    ax_e.set_ylabel("entropy of softmax(z / T) (nats)", color="C1")
+    ax_e.set_ylim(0, np.log(len(ARM_MEANS)) * 1.05)
     lines = ax_a.get_legend_handles_labels()
     more = ax_e.get_legend_handles_labels()
-    ax_a.legend(lines[0] + more[0], lines[1] + more[1], fontsize=8, loc="center left")
+    ax_a.legend(lines[0] + more[0], lines[1] + more[1], fontsize=8, loc="upper center",
+                bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False)  # below the axes: covers no curve
     ax_a.set_title("acting with the trained logits z at temperature T")
     fig.suptitle("Temperature: low T exploits (and may commit to a wrong arm early), high T explores")
     figs.save(fig, "temperature")
@@ -213,7 +215,7 @@ def draw_temperatures(figs: Figures, compare: dict[float, dict[str, Any]], train
 
 def _entropy(p: np.ndarray) -> float:
     p = p[p > 0]
-    return float(-(p * np.log2(p)).sum())
+    return float(-(p * np.log(p)).sum())  # nats
 
 
 # ---------------------------------------------------------------- the grid world
@@ -325,7 +327,11 @@ def train_grid(args: Any, rng: np.random.Generator) -> dict[str, Any]:
             progress(epoch, args.epochs, loss.item() + 0.0, [("return", mean_return, ""),
                                                        ("reached goal", success, "%")], prefix="grid    ")
     greedy = run_episodes(z.data, 1, args.max_steps, 1e-3, rng)  # T -> 0: the most likely action
-    return {"logits": z.data.copy(), "history": history, "greedy_steps": int(greedy["steps"][0])}
+    # the cells the trained policy reaches (its own generator: the figure must not change the run)
+    final = run_episodes(z.data, 256, args.max_steps, t_, np.random.default_rng(args.seed))
+    visited = np.unique(final["states"][final["alive"]])
+    return {"logits": z.data.copy(), "history": history, "greedy_steps": int(greedy["steps"][0]),
+            "visited": visited}
 
 
 def draw_grid(figs: Figures, result: dict[str, Any], temperature: float) -> None:
@@ -336,7 +342,10 @@ def draw_grid(figs: Figures, result: dict[str, Any], temperature: float) -> None
     fig, (ax_g, ax_h) = plt.subplots(1, 2, figsize=(11, 4.6), layout="constrained",
                                      gridspec_kw={"width_ratios": [1, 1.3]})
     confidence = probs.max(axis=1).reshape(rows, cols)
-    shown = np.where(walls, np.nan, confidence)
+    unvisited = np.ones(walls.size, dtype=bool)
+    unvisited[result["visited"]] = False
+    # no policy is shown where it is never used
+    shown = np.where(walls | unvisited.reshape(rows, cols), np.nan, confidence)
     shown.flat[goal] = np.nan  # the episode ends there: no move to show
     image = ax_g.imshow(shown, cmap="Blues", vmin=0, vmax=1)
     for cell in range(walls.size):
@@ -346,6 +355,9 @@ def draw_grid(figs: Figures, result: dict[str, Any], temperature: float) -> None
             continue
         if cell == goal:
             ax_g.text(c, r, "G", ha="center", va="center", fontsize=16, weight="bold", color="C3")
+            continue
+        if unvisited[cell]:
+            ax_g.add_patch(_rect(c - 0.5, r - 0.5, facecolor="white", edgecolor="0.7", hatch="//", lw=0))
             continue
         best = int(probs[cell].argmax())
         dr, dc = MOVES[best]
@@ -358,6 +370,11 @@ def draw_grid(figs: Figures, result: dict[str, Any], temperature: float) -> None
     ax_g.set_title(f"learned policy: likeliest move per cell\n(greedy path from S: "
                    f"{result['greedy_steps'] if result['greedy_steps'] > 0 else 'no'} steps to G)")
     fig.colorbar(image, ax=ax_g, shrink=0.8, label="probability of that move")
+    from matplotlib.patches import Patch
+
+    never = Patch(facecolor="white", edgecolor="0.7", hatch="//", label="never visited (256 episodes)")
+    ax_g.legend(handles=[Patch(color="0.25", label="wall"), never],
+                loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=2, fontsize=8, frameon=False)
     h = result["history"]
     steps = np.arange(1, len(h["return"]) + 1)
     ax_h.plot(steps, h["success"], color="C0", label="fraction of episodes reaching G")

@@ -53,10 +53,16 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure, FigureBase
 
-# Okabe & Ito's colour-blind-safe palette, then matplotlib's tab10 for more classes
-CLASS_COLORS = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")
+# Okabe & Ito's colour-blind-safe palette, then matplotlib's tab10 for more classes. The
+# first four are far apart in hue (blue, orange, green, purple); vermillion comes later, as
+# it is close to orange and to the red ring of misclassified samples.
+CLASS_COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "h")
 MISCLASSIFIED = "#d62728"
+# Every signed quantity, in every figure: red positive, white 0, blue negative, on a scale
+# symmetric about 0, with a colour bar.
+DIVERGING = "RdBu_r"
+POSITIVE, NEGATIVE = "#b2182b", "#2166ac"  # the same red and blue, for signed bars and arrows
 
 
 # ---------------------------------------------------------------- saving
@@ -398,7 +404,7 @@ def residual_heatmap(residual: Any, y: Any = None, ax: Axes | None = None,
     if R.ndim != 2:
         raise ValueError(f"residual must be a (batch, classes) matrix, got shape {R.shape}")
     ax = _new_axes(ax, figsize=(1.2 + 0.55 * R.shape[1], 1.2 + 0.32 * R.shape[0]))
-    image = ax.imshow(R, cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
+    image = ax.imshow(R, cmap=DIVERGING, vmin=-1, vmax=1, aspect="auto")
     bar = ax.figure.colorbar(image, ax=ax, shrink=0.9)
     bar.set_label("p - y   (gradient at the logits x N)")
     names = _names(class_names, R.shape[1])
@@ -472,7 +478,7 @@ def weight_images(weight: Any, ax: Axes | None = None, class_names: Sequence[str
     limit = float(np.nanmax(np.abs(mosaic))) or 1.0
     import matplotlib
 
-    cmap = matplotlib.colormaps["RdBu_r"].with_extremes(bad="white")
+    cmap = matplotlib.colormaps[DIVERGING].with_extremes(bad="white")
     image = ax.imshow(mosaic, cmap=cmap, vmin=-limit, vmax=limit, interpolation="nearest")
     for c in range(k):
         r, q = divmod(c, cols)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib.util
 import tempfile
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -41,9 +42,19 @@ def test_chapters_exist_and_are_listed_in_order_in_the_index():
     assert positions == sorted(positions), "chapters/README.md lists the chapters out of order"
 
 
+# A learner runs a chapter in at most this many seconds on a 2-core machine; the test
+# allows three times as much, to stay robust on a busy machine, and reports the times.
+CHAPTER_SECONDS = 5
+
+
 @pytest.mark.parametrize("path", CHAPTERS, ids=[p.stem for p in CHAPTERS])
-def test_chapter_runs_and_shows_what_its_code_prints(path, tmp_path):
+def test_chapter_runs_and_shows_what_its_code_prints(path, tmp_path, record_property):
+    start, cpu_start = time.perf_counter(), time.process_time()
     shown = check_chapter.run_chapter(path, tmp_path / "figures")
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
+    record_property("learner_seconds", (f"chapters/{path.name}", seconds, cpu, CHAPTER_SECONDS))
+    assert seconds <= 3 * CHAPTER_SECONDS, \
+        f"{path.name} took {seconds:.1f} s to run; a chapter should take at most {CHAPTER_SECONDS} s"
     assert all(name.startswith(path.name[:3]) for name in shown), \
         f"figures of {path.name} should be named {path.name[:3]}*.png so chapters cannot collide"
 
@@ -155,3 +166,10 @@ def test_a_figure_must_be_made_by_the_code_and_committed(tmp_path):
         _run(tmp_path, FIGURE.replace('.write_bytes(b"png")', ".parent.mkdir(exist_ok=True)"))
     with pytest.raises(check_chapter.ChapterError, match="does not show"):
         _run(tmp_path, FIGURE.replace("![a plot](figures/99-plot.png)", ""))
+
+
+def test_a_chapter_whose_figures_default_to_the_committed_folder_is_refused(tmp_path):
+    committed = FIGURE.replace('Path(os.environ["MINIGRAD_FIGURES"])',
+                               'Path(os.environ.get("MINIGRAD_FIGURES", "chapters/figures"))')
+    with pytest.raises(check_chapter.ChapterError, match="must be a scratch folder"):
+        _run(tmp_path, committed)

@@ -22,9 +22,11 @@ def test_every_python_block_of_the_readme_runs(tmp_path, monkeypatch, capsys):
     assert len(blocks) >= 4
     for block in blocks:
         if "detect_anomaly" in block:
-            with pytest.raises(mg.AnomalyError, match=r"'log' produced -inf at index \(1,\)"), \
+            with pytest.raises(mg.AnomalyError, match=r"'log' produced -inf at index \(1,\)") as error, \
                     pytest.warns(RuntimeWarning, match="divide by zero"):
-                exec(compile(block, "README.md", "exec"), {})
+                exec(compile(block, "example.py", "exec"), {})
+            line = re.search(r"example\.py:(\d+)", str(error.value))[1]
+            assert f"example.py:{line}:" in README, f"the README's anomaly output should name line {line}"
         else:
             exec(compile(block, "README.md", "exec"), {})
     assert (tmp_path / "graph.png").stat().st_size > 0
