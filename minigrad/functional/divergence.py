@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import ops
 from ..tensor import Tensor
-from .checks import TensorLike, _as_float, _check_temperature
+from .checks import TensorLike, as_float, check_temperature
 from .losses import cross_entropy
 from .softmax_family import log_softmax
 
@@ -51,8 +51,8 @@ def kl_div(input: TensorLike, target: TensorLike, reduction: str = "mean",
     if not isinstance(log_target, (bool, np.bool_)):
         raise ValueError(f"kl_div: log_target must be True or False, got {log_target!r}")
     _check_kl_reduction(reduction)
-    log_q = _as_float(input)
-    t = _as_float(target)
+    log_q = as_float(input)
+    t = as_float(target)
     if t.shape != log_q.shape:
         raise ValueError(f"kl_div: target has shape {t.shape}, but it must have input's shape "
                          f"{log_q.shape} (one target probability per log-probability)")
@@ -107,10 +107,10 @@ def distillation_loss(student_logits: TensorLike, teacher_logits: TensorLike, ta
     into the teacher). ``target``: class indices (or probabilities) as for cross_entropy;
     it may be None only when alpha = 1 (pure distillation, no labels).
     """
-    temperature = _check_temperature(temperature, "distillation_loss")
+    temperature = check_temperature(temperature, "distillation_loss")
     alpha = _check_alpha(alpha)
-    student = _as_float(student_logits)
-    teacher = _as_float(teacher_logits).detach()
+    student = as_float(student_logits)
+    teacher = as_float(teacher_logits).detach()
     if teacher.shape != student.shape:
         raise ValueError(f"distillation_loss: teacher_logits has shape {teacher.shape}, but it must have "
                          f"student_logits' shape {student.shape}")

@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import ops
 from ..tensor import Tensor
-from .checks import TensorLike, _as_float, _check_axis
+from .checks import TensorLike, as_float, check_axis
 from .softmax_family import softmax
 
 
@@ -55,8 +55,8 @@ def gumbel_softmax(logits: TensorLike, tau: float = 1.0, hard: bool = False, axi
     if not isinstance(hard, (bool, np.bool_)):
         raise ValueError(f"gumbel_softmax: hard must be True or False, got {hard!r}")
     gen = _generator(rng)
-    x = _as_float(logits)
-    axis = _check_axis(axis, x.ndim, "gumbel_softmax")
+    x = as_float(logits)
+    axis = check_axis(axis, x.ndim, "gumbel_softmax")
     # -log E with E ~ Exp(1) is Gumbel(0, 1): the same as -log(-log u), as -log u ~ Exp(1)
     g = -np.log(gen.standard_exponential(x.shape)).astype(x.dtype)
     y = softmax(x + g, axis=axis, temperature=tau)
