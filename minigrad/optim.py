@@ -107,7 +107,8 @@ class Optimizer:
         gives a leaf's gradient the leaf's dtype; a hand-set .grad may differ)."""
         g = grad.data
         if g.shape != p.data.shape:
-            raise ValueError(f"parameter {self.params.index(p)} has shape {p.shape} but its .grad "
+            i = next(i for i, q in enumerate(self.params) if q is p)  # (not .index: == is elementwise)
+            raise ValueError(f"parameter {i} has shape {p.shape} but its .grad "
                              f"has shape {g.shape}")
         return g if g.dtype == p.data.dtype else g.astype(p.data.dtype)
 
@@ -494,11 +495,12 @@ class LBFGS(Optimizer):
         start = 0
         for p in self.params:
             p.data[...] = x[start:start + p.data.size].reshape(p.data.shape)
+            p.bump_version()  # a write into the array: tell the graph the values changed
             start += p.data.size
 
     def _flat_grad(self) -> np.ndarray:
         """Every gradient as one float64 vector; a parameter without .grad counts as 0."""
-        return np.concatenate([self._gradient(p).reshape(-1).astype(np.float64) if p.grad is not None
+        return np.concatenate([self._gradient(p, p.grad).reshape(-1).astype(np.float64) if p.grad is not None
                                else np.zeros(p.data.size) for p in self.params])
 
     def _evaluate(self, closure: Callable[[], Any], raw: bool = False) -> Any:
