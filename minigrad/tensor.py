@@ -420,8 +420,7 @@ def _array_from(data: Any, dtype: Any) -> np.ndarray:
     try:
         array = np.array(data, dtype=dtype)  # always a copy
     except OverflowError:
-        raise OverflowError(f"Tensor(): the integer does not fit in a 64-bit integer (nor dtype={dtype}); "
-                            "pass a float (e.g. 2.0**70) for a large number") from None
+        raise OverflowError(f"Tensor(): an integer does not fit in dtype {np.dtype(dtype)}") from None
     if dtype is None and from_python and array.dtype.kind in "iub":
         array = array.astype(np.float64)
     if array.dtype.kind == "O" and _has_big_int(data):
@@ -480,7 +479,9 @@ def record(data: np.ndarray, inputs: tuple, op: str, backward: Callable) -> Tens
 
 def lift(x: Any, like: Tensor | None = None) -> Tensor:
     """Make an operand a Tensor. Python and numpy scalars are weakly typed: they take the
-    other operand's floating dtype, so ``float32_tensor * 2.5`` stays float32."""
+    other operand's floating dtype, so ``float32_tensor * 2.5`` stays float32. An integer
+    or boolean array beside a floating tensor takes its dtype too (``float32_tensor *
+    int64_array`` stays float32, as in PyTorch)."""
     if isinstance(x, Tensor):
         return x
     if like is not None and (x.__class__ is float or x.__class__ is int  # (the common case, tested first)
@@ -490,6 +491,8 @@ def lift(x: Any, like: Tensor | None = None) -> Tensor:
             dtype = np.result_type(dtype, x)
         return _wrap(np.asarray(x, dtype=dtype))
     if isinstance(x, np.ndarray):
+        if like is not None and x.dtype.kind in "biu" and like.data.dtype.kind == "f":
+            x = x.astype(like.data.dtype)  # as PyTorch: an integer operand never promotes a float
         return _wrap(x)
     return Tensor(x)
 
