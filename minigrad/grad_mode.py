@@ -71,8 +71,9 @@ class _GradMode(contextlib.ContextDecorator):
                         return stop.value
                 try:
                     step, value = gen.send, (yield item)
-                except GeneratorExit:
-                    gen.close()
+                except GeneratorExit:  # closed by the caller: its cleanup runs in the mode too
+                    with _GradMode(enabled):
+                        gen.close()
                     raise
                 except BaseException as error:  # thrown in by the caller: pass it on
                     step, value = gen.throw, error
