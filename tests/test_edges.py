@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from minigrad import nn, optim
 from minigrad import functional as F
+from minigrad import nn, optim
 
 # ---------------------------------------------------------------- == and != are elementwise
 
@@ -77,12 +77,11 @@ def test_every_in_place_change_through_minigrad_bumps_the_version():
         "w.data -= ...": lambda: w.__setattr__("data", w.data.__isub__(1.0)),
         "SGD step": lambda: optim.SGD([w], lr=0.1, momentum=0.5).step(),
         "Adam step": lambda: optim.Adam([w], lr=0.1).step(),
-        "load_state_dict": lambda: nn.Linear(2, 1).load_state_dict({"weight": np.ones((2, 1)),
-                                                                    "bias": np.zeros(1)}),
         "bump_version": w.bump_version,
     }
     model = nn.Linear(2, 1)
-    changes["load_state_dict"] = lambda: model.load_state_dict({"weight": np.ones((2, 1)), "bias": np.zeros(1)})
+    new_state = {"weight": np.ones((2, 1)), "bias": np.zeros(1)}
+    changes["load_state_dict"] = lambda: model.load_state_dict(new_state)
     for name, change in changes.items():
         w.grad = mg.Tensor([0.5, 0.5])
         target = model.weight if name == "load_state_dict" else w
@@ -309,7 +308,7 @@ def test_grad_is_checked_where_it_is_assigned():
 
 def test_gradcheck_of_a_function_that_returns_no_tensor():
     x = mg.Tensor([1.0, 2.0], requires_grad=True)
-    with pytest.raises(TypeError, match="gradcheck: the function must return a Tensor .* its result is a ndarray"):
+    with pytest.raises(TypeError, match="the function must return a Tensor .* its result is a ndarray"):
         mg.gradcheck(lambda t: np.exp(t.data), [x])
     with pytest.raises(TypeError, match="its output 1 is a float"):
         mg.gradcheck(lambda t: (t * 2.0, 3.0), [x])
