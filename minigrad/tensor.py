@@ -33,10 +33,6 @@ class Tensor:
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
                  name: str | None = None) -> None:
-        if isinstance(requires_grad, (np.ndarray, np.generic)) and requires_grad.dtype == np.bool_:
-            requires_grad = bool(requires_grad)
-        if not isinstance(requires_grad, bool):
-            raise TypeError(f"requires_grad must be True or False, got {requires_grad!r}")
         self._data = _array_from(data, dtype)
         self._grad: Tensor | None = None
         self._version = 0
@@ -45,8 +41,7 @@ class Tensor:
         self._retains_grad = False
         self._hooks: dict | None = None
         self.requires_grad = False
-        if requires_grad:
-            self.requires_grad_(True)
+        self.requires_grad_(requires_grad)
 
     # ----- construction from an op: skips the checks and the copy -----
     @staticmethod
@@ -159,6 +154,8 @@ class Tensor:
         return Tensor._wrap(self.data)
 
     def requires_grad_(self, flag: bool = True) -> Tensor:
+        if not isinstance(flag, (bool, np.bool_)):  # "no" or 0.5 would pass as True
+            raise TypeError(f"requires_grad must be True or False, got {flag!r}")
         if flag and self.data.dtype.kind != "f":
             raise TypeError(
                 f"only floating-point tensors can require grad, this one is {self.data.dtype}; "

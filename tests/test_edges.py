@@ -260,6 +260,8 @@ def test_requires_grad_must_be_a_bool():
         with pytest.raises(TypeError, match="requires_grad must be True or False"):
             mg.Tensor([1.0], requires_grad=bad)
     assert mg.Tensor([1.0], requires_grad=np.bool_(True)).requires_grad
+    with pytest.raises(TypeError, match="requires_grad must be True or False, got 'yes'"):
+        mg.Tensor([1.0]).requires_grad_("yes")
 
 
 def test_an_integer_too_large_says_so():
