@@ -286,10 +286,15 @@ class Tensor:
 
     # comparisons give boolean tensors outside the graph (not differentiable), elementwise
     # with numpy's broadcasting, as in numpy and PyTorch: np.mean(pred == y) is an accuracy
+    # (``t == None`` stays a plain False, as in PyTorch: ``if t.grad == None`` keeps working)
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        if other is None:
+            return NotImplemented
         return Tensor._wrap(np.asarray(self.data == _raw(other)))
 
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        if other is None:
+            return NotImplemented
         return Tensor._wrap(np.asarray(self.data != _raw(other)))
 
     def __lt__(self, other: Any) -> Tensor:
@@ -439,6 +444,7 @@ def _holds_graph(items: Any) -> bool:
 
 
 def _has_big_int(items: Any) -> bool:
+    """True if a (nested) list holds a Python int that no 64-bit integer dtype can hold."""
     if isinstance(items, int):
         return not -2**63 <= items < 2**64
     return isinstance(items, (list, tuple)) and any(_has_big_int(x) for x in items)
@@ -467,7 +473,7 @@ def record(data: np.ndarray, inputs: tuple, op: str, backward: Callable) -> Tens
         for t in inputs:
             if t.requires_grad:
                 out.requires_grad = True
-                out._node = Node(op, inputs, backward)  # (it remembers the inputs' versions)
+                out._node = Node(op, inputs, backward)
                 break
     if state.anomaly:
         anomaly.check_forward(out, op, inputs)

@@ -25,6 +25,7 @@ def test_equality_is_elementwise_with_tensors_arrays_and_scalars():
                              (x == mg.Tensor([[1.0], [3.0]]), [[True, False, False], [False, False, True]])):
         assert isinstance(result, mg.Tensor) and result.dtype == np.bool_ and not result.requires_grad
         np.testing.assert_array_equal(result.data, expected)
+    assert (x == None) is False and (x != None) is True  # noqa: E711  (as PyTorch: no elementwise None)
 
 
 def test_accuracy_idiom_gives_the_accuracy():
