@@ -53,7 +53,9 @@ def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
     if axis.__class__ is tuple and len(axis) == 1:
         axis = axis[0]
     if axis.__class__ is int or isinstance(axis, np.integer):  # the common case, quickly
-        return (_one_axis(axis, ndim, axis),)
+        if not -ndim <= axis < ndim:
+            raise ValueError(f"axis {axis} is out of range for a tensor with {ndim} dimensions")
+        return (int(axis) % ndim,)
     if not isinstance(axis, (tuple, list)):
         raise TypeError(f"axis must be None, an int or a tuple of ints, got {axis!r}")
     out = [_one_axis(a, ndim, axis) for a in axis]
