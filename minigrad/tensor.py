@@ -92,7 +92,9 @@ class Tensor:
         Assigning ``.data`` (optimizer steps do ``p.data -= ...``), ``load_state_dict`` and
         L-BFGS call this. Writing into the array itself (``t.data[...] = v``,
         ``t.numpy()[0] = v``) is invisible to minigrad and bypasses the check, as in
-        PyTorch: call ``t.bump_version()`` after such a write to keep it."""
+        PyTorch: call ``t.bump_version()`` after such a write to keep it. (PyTorch does not
+        count changes made through ``.data`` at all; minigrad counts assignments to it,
+        because ``w.data -= lr * w.grad.data`` is how the chapters update by hand.)"""
         state.changes += 1
         self._version = state.changes
 
