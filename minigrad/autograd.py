@@ -33,14 +33,17 @@ __all__ = ["Node", "topological_order", "run_backward", "grad", "no_grad", "enab
 
 class Node:
     """One recorded op. ``backward(g, out)`` gets the gradient ``g`` flowing into the op's
-    result ``out`` and returns one gradient (a Tensor, or None) per input."""
+    result ``out`` and returns one gradient (a Tensor, or None) per input. ``clock`` is
+    the count of in-place changes when the op ran: an input (or ``out``) whose version
+    is later was changed since, and backward refuses to run the rule on it."""
 
-    __slots__ = ("op", "inputs", "backward", "where")
+    __slots__ = ("op", "inputs", "backward", "where", "clock")
 
     def __init__(self, op: str, inputs: tuple, backward: Callable) -> None:
         self.op = op
         self.inputs = inputs
         self.backward: Callable | None = backward
+        self.clock = state.changes  # one number, not one per input: see Tensor.bump_version
         self.where: str | None = None  # the user's line that created the op (anomaly mode only)
 
     def __repr__(self) -> str:
@@ -133,9 +136,25 @@ def _call_rule(node: Node, g: Tensor, out: Tensor) -> tuple:
     rule = node.backward
     if rule is None:
         raise RuntimeError(FREED)
+    for t in (*node.inputs, out):  # none changed in place since the op ran?
+        if t._version > node.clock:
+            raise RuntimeError(_modified_message(node, t, out))
     if state.anomaly:
         return anomaly.checked_rule(node, g, out)
     return rule(g, out)
+
+
+def _modified_message(node: Node, t: Tensor, out: Tensor) -> str:
+    """Why a rule may not run: ``t``, an input or the result of the op, was changed in
+    place since the op ran, and the gradient would be taken at the wrong point. (minigrad
+    checks every input and the result, also where the rule would not read them; PyTorch
+    checks only the tensors a rule saved.)"""
+    what = "output" if t is out else f"input {[i is t for i in node.inputs].index(True)}"
+    return (f"a tensor needed for the gradient was modified in place: the {what} of "
+            f"'{node.op}', of shape {t.shape} ({t.dtype}), is at version {t._version}, "
+            f"later than the op (version {node.clock}); was there an optimizer step, a "
+            "load_state_dict or an assignment to .data between the forward and the "
+            "backward pass? Run the forward pass again after the change.")
 
 
 def _as_gradient_of(t: Tensor, g: Any) -> Tensor:
@@ -168,10 +187,10 @@ def _accumulate_grad(t: Tensor, g: Tensor, create_graph: bool) -> None:
     PyTorch. A first gradient is copied unless it is part of a recorded graph: ``g`` may
     be the caller's own array, one a hook kept, or one that also reaches another tensor,
     and optimizers (and users) update ``.grad`` in place."""
-    if t.grad is not None:
-        t.grad = t.grad + g
+    if t._grad is not None:  # (_grad, not the checked .grad: g already has t's shape and dtype)
+        t._grad = t._grad + g
     else:
-        t.grad = g if create_graph else type(g)._wrap(g.data.copy())
+        t._grad = g if create_graph else type(g)._wrap(g.data.copy())
 
 
 def _run_hooks(t: Tensor, g: Tensor) -> Tensor:

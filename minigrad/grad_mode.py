@@ -21,14 +21,17 @@ class _State:
     """Process-wide switches, read on every op (so kept to plain attribute loads).
 
     ``grad_enabled``: record graph nodes. ``anomaly``: check every op's output (anomaly
-    mode). ``in_backward``: a backward pass is running (anomaly mode's messages use it)."""
+    mode). ``in_backward``: a backward pass is running (anomaly mode's messages use it).
+    ``changes``: how many in-place changes to tensors minigrad has seen, the clock that
+    stamps them (see ``Tensor.bump_version``)."""
 
-    __slots__ = ("grad_enabled", "anomaly", "in_backward")
+    __slots__ = ("grad_enabled", "anomaly", "in_backward", "changes")
 
     def __init__(self) -> None:
         self.grad_enabled = True
         self.anomaly = False
         self.in_backward = False
+        self.changes = 0
 
 
 state = _State()
@@ -68,8 +71,9 @@ class _GradMode(contextlib.ContextDecorator):
                         return stop.value
                 try:
                     step, value = gen.send, (yield item)
-                except GeneratorExit:
-                    gen.close()
+                except GeneratorExit:  # closed by the caller: its cleanup runs in the mode too
+                    with _GradMode(enabled):
+                        gen.close()
                     raise
                 except BaseException as error:  # thrown in by the caller: pass it on
                     step, value = gen.throw, error

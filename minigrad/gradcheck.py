@@ -35,7 +35,14 @@ def _as_float64_inputs(inputs: Any) -> list:
 
 
 def _outputs(result: Any) -> list[Tensor]:
-    return list(result) if isinstance(result, (list, tuple)) else [result]
+    outs = list(result) if isinstance(result, (list, tuple)) else [result]
+    for i, o in enumerate(outs):
+        if not isinstance(o, Tensor):  # e.g. a function that computed with .data or numpy
+            which = f"output {i}" if isinstance(result, (list, tuple)) else "result"
+            raise TypeError(f"gradcheck: the function must return a Tensor (or a list or tuple of "
+                            f"Tensors); its {which} is a {type(o).__name__}, which carries no "
+                            "gradient (did it compute with .data or numpy functions?)")
+    return outs
 
 
 def gradcheck(fn: Callable[..., Any], inputs: Any, eps: float = 1e-6, atol: float = 1e-5,

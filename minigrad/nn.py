@@ -225,6 +225,7 @@ class Module:
                              "changed:\n  " + "\n  ".join(problems))
         for p, value in ready:
             p.data[...] = value
+            p.bump_version()  # a write into the array: tell the graph the values changed
         return LoadResult(missing if not strict else [], unexpected if not strict else [])
 
     # ----- calling -----

@@ -18,8 +18,8 @@ in the forward pass, so inference pays nothing for it.
 
 from __future__ import annotations
 
-import builtins
 import math
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -46,22 +46,31 @@ def _const(array: np.ndarray, dtype: np.dtype) -> Tensor:
 
 
 def _axes(axis: Any, ndim: int) -> tuple[int, ...]:
-    """Normalise ``axis`` (None, int or tuple) to a sorted tuple of non-negative axes."""
+    """Normalise ``axis`` (None, int or tuple of distinct ints) to a sorted tuple of
+    non-negative axes."""
     if axis is None:
         return tuple(range(ndim))
     if axis.__class__ is tuple and len(axis) == 1:
         axis = axis[0]
-    if isinstance(axis, (int, np.integer)):  # the common case, without the set and the sort
+    if axis.__class__ is int or isinstance(axis, np.integer):  # the common case, quickly
         if not -ndim <= axis < ndim:
             raise ValueError(f"axis {axis} is out of range for a tensor with {ndim} dimensions")
         return (int(axis) % ndim,)
-    axes = tuple(axis)
-    out = []
-    for a in axes:
-        if not -ndim <= a < ndim:
-            raise ValueError(f"axis {a} is out of range for a tensor with {ndim} dimensions")
-        out.append(int(a) % ndim)
-    return tuple(sorted(set(out)))
+    if not isinstance(axis, (tuple, list)):
+        raise TypeError(f"axis must be None, an int or a tuple of ints, got {axis!r}")
+    out = [_one_axis(a, ndim, axis) for a in axis]
+    if len(set(out)) != len(out):
+        raise ValueError(f"axis {axis!r} names the same axis twice")
+    return tuple(sorted(out))
+
+
+def _one_axis(a: Any, ndim: int, axis: Any) -> int:
+    """One entry of ``axis`` as a non-negative int."""
+    if isinstance(a, bool) or not isinstance(a, (int, np.integer)):
+        raise TypeError(f"axis must be None, an int or a tuple of ints, got {axis!r}")
+    if not -ndim <= a < ndim:
+        raise ValueError(f"axis {a} is out of range for a tensor with {ndim} dimensions")
+    return int(a) % ndim
 
 
 def _keepdims_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
@@ -127,10 +136,14 @@ def neg(a: Tensor) -> Tensor:
 
 
 def pow(a: Any, p: Any) -> Tensor:
-    """a ** p.   d/da = p a^(p-1);  for a tensor exponent, d/dp = a^p log(a)
-    (taken as 0 where a == 0, as PyTorch does, so 0 ** p has a finite gradient).
-    For p == 0, d/da = 0 everywhere (not 0 * a^(-1), which is nan at a == 0)."""
-    if isinstance(p, (int, float)) and not isinstance(p, bool) and isinstance(a, Tensor):
+    """a ** p.   d/da = p a^(p-1);  for a tensor exponent, d/dp = a^p log(a).
+    At a == 0, as PyTorch: d/dp = 0 for p >= 0 (a^p log(a) -> 0 there), and -inf for
+    p < 0 (a^p = inf times log(0) = -inf). For p == 0, d/da = 0 everywhere (not
+    0 * a^(-1), which is nan at a == 0). A number exponent (Python's or numpy's) is
+    weakly typed: float32 ** np.float64(1.5) stays float32."""
+    if isinstance(p, (int, float, np.integer, np.floating)) and not isinstance(p, bool) \
+            and isinstance(a, Tensor):
+        p = p.item() if isinstance(p, np.generic) else p  # a numpy scalar would promote a.data
         return record(a.data ** p, (a,), f"pow{p:g}",
                       lambda g, out: (mul(g, mul(pow(a, p - 1), p)) if p != 0 else mul(g, 0),))
     a, p = _pair(a, p)
@@ -142,8 +155,9 @@ def pow(a: Any, p: Any) -> Tensor:
             ga = mul(g, mul(p, pow(base, sub(p, 1))))
         gp = None
         if p.requires_grad:
-            safe_a = where(a.data == 0, 1, a)  # log(1) = 0 where a == 0
-            gp = mul(g, mul(out, log(safe_a)))
+            safe_a = where((a.data == 0) & (p.data >= 0), 1, a)  # log(1) = 0: 0^p log(0) -> 0
+            with np.errstate(divide="ignore"):  # log(0) = -inf where a == 0 and p < 0
+                gp = mul(g, mul(out, log(safe_a)))
         return ga, gp
 
     return record(a.data ** p.data, (a, p), "pow", backward)
@@ -289,7 +303,8 @@ def matmul(a: Any, b: Any) -> Tensor:
         if a.data.shape[-1] != b.data.shape[-2]:
             raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not align "
                              f"({a.shape[-1]} != {b.shape[-2]})") from None
-        raise  # the batch axes do not broadcast: numpy's message says so
+        raise ValueError(f"matmul: the batch axes of shapes {a.shape} and {b.shape} do not broadcast "
+                         f"({a.shape[:-2]} against {b.shape[:-2]})") from None
     return record(data, (a, b), "matmul",
                   lambda g, out: (matmul(g, swapaxes(b, -1, -2)) if a.requires_grad else None,
                                   matmul(swapaxes(a, -1, -2), g) if b.requires_grad else None))
@@ -314,16 +329,19 @@ def sum(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
 
 
 def mean(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
-    """Mean over ``axis``: sum / n, so its gradient is 1/n for each element."""
+    """Mean over ``axis``: sum / n, so its gradient is 1/n for each element. The mean of
+    no elements (n = 0) is nan, as in numpy and PyTorch (its input is empty, so there is
+    no gradient to give)."""
     axes = _axes(axis, a.data.ndim)
     n = math.prod([a.data.shape[i] for i in axes])
-    return mul(sum(a, axes, keepdims), 1.0 / builtins.max(n, 1))
+    return mul(sum(a, axes, keepdims), 1.0 / n if n else math.nan)
 
 
 def _extreme(a: Tensor, axis: Any, keepdims: bool, reduce: Any, name: str) -> Tensor:
     axes = _axes(axis, a.ndim)
-    if a.size == 0:
-        raise ValueError(f"{name}() of an empty tensor")
+    if any(a.shape[i] == 0 for i in axes):  # an empty tensor is fine if the reduced axes are not
+        raise ValueError(f"{name}() over an axis of length 0 (shape {a.shape}, axis {axis}): "
+                         f"there is no element to take the {name} of")
     kept = reduce(a.data, axis=axes, keepdims=True)
     data = kept if keepdims else kept.reshape([n for i, n in enumerate(a.shape) if i not in axes])
 
@@ -352,10 +370,13 @@ def var(a: Tensor, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> T
     default ddof=0). Composed of primitive ops, so d/da = 2 (a - mean(a)) / (n - ddof)
     comes from them."""
     axes = _axes(axis, a.ndim)
-    n = int(np.prod([a.shape[i] for i in axes]))
-    if n - ddof <= 0:
-        raise ValueError(f"var(): ddof={ddof} leaves no degrees of freedom for {n} elements")
+    n = math.prod([a.shape[i] for i in axes])
     d = sub(a, mean(a, axes, keepdims=True))
+    if n - ddof <= 0:  # as numpy: a warning, and the sum divided by 0 (inf, or nan for 0 / 0)
+        warnings.warn(f"var(): degrees of freedom <= 0 (n = {n}, ddof = {ddof}): the variance "
+                      "is inf or nan", RuntimeWarning, stacklevel=2)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return div(sum(mul(d, d), axes, keepdims), 0.0)
     return mul(sum(mul(d, d), axes, keepdims), 1.0 / (n - ddof))
 
 
@@ -394,7 +415,13 @@ def broadcast_to(a: Tensor, shape: Sequence[int]) -> Tensor:
     """a repeated to ``shape`` by numpy's broadcasting rules.   d/da = the gradient
     summed over the repeated axes (``unbroadcast``)."""
     shape = tuple(shape)
-    return record(np.broadcast_to(a.data, shape), (a,), "broadcast_to",
+    try:
+        data = np.broadcast_to(a.data, shape)
+    except ValueError:
+        raise ValueError(f"broadcast_to: a tensor of shape {a.shape} cannot be broadcast to shape "
+                         f"{shape} (each axis must match, or be 1 in the tensor; the tensor's axes "
+                         "line up with the shape's last ones)") from None
+    return record(data, (a,), "broadcast_to",
                   lambda g, out: (unbroadcast(g, a.shape),))
 
 

@@ -107,7 +107,8 @@ class Optimizer:
         gives a leaf's gradient the leaf's dtype; a hand-set .grad may differ)."""
         g = grad.data
         if g.shape != p.data.shape:
-            raise ValueError(f"parameter {self.params.index(p)} has shape {p.shape} but its .grad "
+            i = next(i for i, q in enumerate(self.params) if q is p)  # (not .index: == is elementwise)
+            raise ValueError(f"parameter {i} has shape {p.shape} but its .grad "
                              f"has shape {g.shape}")
         return g if g.dtype == p.data.dtype else g.astype(p.data.dtype)
 
@@ -494,6 +495,7 @@ class LBFGS(Optimizer):
         start = 0
         for p in self.params:
             p.data[...] = x[start:start + p.data.size].reshape(p.data.shape)
+            p.bump_version()  # a write into the array: tell the graph the values changed
             start += p.data.size
 
     def _flat_grad(self) -> np.ndarray:

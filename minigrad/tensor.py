@@ -7,6 +7,7 @@ holds the data structure, its conversions, and the operator sugar that calls the
 from __future__ import annotations
 
 import numbers
+import operator
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -26,43 +27,76 @@ class Tensor:
     can require grad). ``name`` labels the tensor in ``draw_graph``.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_node", "name", "_retains_grad", "_hooks",
-                 "__weakref__")
+    __slots__ = ("_data", "_grad", "_version", "requires_grad", "_node", "name", "_retains_grad",
+                 "_hooks", "__weakref__")
     __array_ufunc__ = None  # numpy defers to our reflected operators instead of detaching us
 
     def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
                  name: str | None = None) -> None:
-        if isinstance(data, Tensor):
-            data = data.data
-        from_python = not isinstance(data, (np.ndarray, np.generic))
-        array = np.array(data, dtype=dtype)  # always a copy
-        if dtype is None and from_python and array.dtype.kind in "iub":
-            array = array.astype(np.float64)
-        if array.dtype.kind not in "biuf":
-            raise TypeError(f"Tensor data must be numeric, got dtype {array.dtype}")
-        self.data = array
-        self.grad: Tensor | None = None
+        self._data = _array_from(data, dtype)
+        self._grad: Tensor | None = None
+        self._version = 0
         self._node: Node | None = None
         self.name = name
         self._retains_grad = False
         self._hooks: dict | None = None
         self.requires_grad = False
-        if requires_grad:
-            self.requires_grad_(True)
+        self.requires_grad_(requires_grad)
 
     # ----- construction from an op: skips the checks and the copy -----
     @staticmethod
     def _wrap(data: np.ndarray) -> Tensor:
         t = object.__new__(Tensor)  # no __init__: no checks, no copy
         # numpy hands back scalars (np.float64, ...) for 0-d results; keep .data an ndarray
-        t.data = data if data.__class__ is np.ndarray else np.asarray(data)
-        t.grad = None
+        t._data = data if data.__class__ is np.ndarray else np.asarray(data)
+        t._grad = None
+        t._version = 0
         t.requires_grad = False
         t._node = None
         t.name = None
         t._retains_grad = False
         t._hooks = None
         return t
+
+    # ----- the array, the gradient, and the version counter -----
+    def _set_data(self, value: Any) -> None:
+        """``t.data = array`` (and ``t.data -= step``, which Python runs as an assignment)
+        changes the tensor in place as far as the graph knows: its version goes up."""
+        self._data = value
+        self.bump_version()
+
+    # (the getter is C code, not a Python function: .data is read by every op)
+    data = property(operator.attrgetter("_data"), _set_data, doc="The underlying numpy array.")
+
+    def _set_grad(self, value: Tensor | None) -> None:
+        """``.grad`` accepts None or a Tensor of this tensor's shape and dtype, as in
+        PyTorch: a wrong gradient is refused where it is assigned, not steps later inside
+        an optimizer. (The engine writes ``_grad`` directly: its gradients already fit.)"""
+        if value is not None:
+            _check_grad(self, value)
+        self._grad = value
+
+    grad = property(operator.attrgetter("_grad"), _set_grad,
+                    doc="The gradient backward() accumulated into this tensor (None before).")
+
+    def bump_version(self) -> None:
+        """Record that this tensor's values changed in place, so that backward refuses a
+        graph recorded before the change (its gradient would be taken at the old values).
+
+        ``_version`` is the count of in-place changes minigrad has seen, in all tensors,
+        at this tensor's latest change (0: never changed); every graph node remembers the
+        count when its op ran, and backward raises if an input or the result of the op
+        has a later version. It goes up with every change, like PyTorch's version counter;
+        one clock shared by all tensors lets a node remember one number, not one per input.
+
+        Assigning ``.data`` (optimizer steps do ``p.data -= ...``), ``load_state_dict`` and
+        L-BFGS call this. Writing into the array itself (``t.data[...] = v``,
+        ``t.numpy()[0] = v``) is invisible to minigrad and bypasses the check, as in
+        PyTorch: call ``t.bump_version()`` after such a write to keep it. (PyTorch does not
+        count changes made through ``.data`` at all; minigrad counts assignments to it,
+        because ``w.data -= lr * w.grad.data`` is how the chapters update by hand.)"""
+        state.changes += 1
+        self._version = state.changes
 
     # ----- properties -----
     @property
@@ -122,6 +156,8 @@ class Tensor:
         return Tensor._wrap(self.data)
 
     def requires_grad_(self, flag: bool = True) -> Tensor:
+        if not isinstance(flag, (bool, np.bool_)):  # "no" or 0.5 would pass as True
+            raise TypeError(f"requires_grad must be True or False, got {flag!r}")
         if flag and self.data.dtype.kind != "f":
             raise TypeError(
                 f"only floating-point tensors can require grad, this one is {self.data.dtype}; "
@@ -143,6 +179,12 @@ class Tensor:
 
     def __bool__(self) -> bool:
         return bool(self.data)
+
+    def __format__(self, spec: str) -> str:
+        """``f"{t:.3f}"`` for a one-element tensor formats its number (as in PyTorch)."""
+        if spec and self.data.size == 1:
+            return format(self.data.item(), spec)
+        return format(str(self), spec)
 
     def __float__(self) -> float:
         return float(self.data)
@@ -244,7 +286,19 @@ class Tensor:
     def __getitem__(self, index: Any) -> Tensor:
         return _ops.getitem(self, index)
 
-    # comparisons give boolean tensors outside the graph (== stays identity, as for dict keys)
+    # comparisons give boolean tensors outside the graph (not differentiable), elementwise
+    # with numpy's broadcasting, as in numpy and PyTorch: np.mean(pred == y) is an accuracy
+    # (``t == None`` stays a plain False, as in PyTorch: ``if t.grad == None`` keeps working)
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        if other is None:
+            return NotImplemented
+        return Tensor._wrap(np.asarray(self.data == _raw(other)))
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        if other is None:
+            return NotImplemented
+        return Tensor._wrap(np.asarray(self.data != _raw(other)))
+
     def __lt__(self, other: Any) -> Tensor:
         return Tensor._wrap(self.data < _raw(other))
 
@@ -257,6 +311,9 @@ class Tensor:
     def __ge__(self, other: Any) -> Tensor:
         return Tensor._wrap(self.data >= _raw(other))
 
+    # Hashing stays by identity, so tensors still work as dict keys and set members (the
+    # engine's dicts and sets of tensors: a lookup checks ``is`` before ``==``). Never
+    # look a tensor up in a list (``in``, ``index``, ``remove`` compare with ==).
     __hash__ = object.__hash__
 
     # ----- methods named as numpy names them -----
@@ -290,8 +347,14 @@ class Tensor:
     def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         return _ops.sum(self, axis, keepdims)
 
-    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
-        return _ops.mean(self, axis, keepdims)
+    def mean(self, axis: Any = None, keepdims: bool = False, dtype: Any = None,
+             out: None = None) -> Tensor:
+        """Mean over ``axis``. ``dtype`` and ``out`` are there for ``np.mean(t)``, which
+        calls this method with them: ``np.mean(pred == y)`` is an accuracy."""
+        if out is not None:
+            raise TypeError("mean(): out= is not supported (tensors are not written in place)")
+        x = self if dtype is None else _ops.astype(self, dtype)
+        return _ops.mean(x, axis, keepdims)
 
     def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         return _ops.max(self, axis, keepdims)
@@ -349,6 +412,56 @@ class _HookHandle:
             self.tensor._hooks.pop(self.key, None)
 
 
+def _array_from(data: Any, dtype: Any) -> np.ndarray:
+    """The constructor's array: a copy of ``data``. Python numbers and lists become
+    float64 unless ``dtype`` says otherwise; numpy arrays keep their dtype."""
+    if isinstance(data, Tensor):
+        data = data.data
+    from_python = not isinstance(data, (np.ndarray, np.generic))
+    if from_python and isinstance(data, (list, tuple)) and _holds_graph(data):
+        raise TypeError("Tensor(list of tensors) copies their values and would drop their graph; "
+                        "use mg.stack(tensors) (or mg.concatenate) to keep the gradient flowing")
+    try:
+        array = np.array(data, dtype=dtype)  # always a copy
+    except OverflowError:
+        raise OverflowError(f"Tensor(): an integer does not fit in dtype {np.dtype(dtype)}") from None
+    if dtype is None and from_python and array.dtype.kind in "iub":
+        array = array.astype(np.float64)
+    if array.dtype.kind == "O" and _has_big_int(data):
+        raise OverflowError("Tensor(): an integer does not fit in a 64-bit integer; "
+                            "pass a float (e.g. 2.0**70) for a large number")
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"Tensor data must be numeric, got dtype {array.dtype}")
+    return array
+
+
+def _holds_graph(items: Any) -> bool:
+    """True if a (nested) list holds a tensor that requires grad."""
+    for x in items:
+        if isinstance(x, Tensor) and x.requires_grad:
+            return True
+        if isinstance(x, (list, tuple)) and _holds_graph(x):
+            return True
+    return False
+
+
+def _has_big_int(items: Any) -> bool:
+    """True if a (nested) list holds a Python int that no 64-bit integer dtype can hold."""
+    if isinstance(items, int):
+        return not -2**63 <= items < 2**64
+    return isinstance(items, (list, tuple)) and any(_has_big_int(x) for x in items)
+
+
+def _check_grad(t: Tensor, g: Any) -> None:
+    if not isinstance(g, Tensor):
+        raise TypeError(f"assigned grad must be a Tensor or None, got {type(g).__name__}")
+    if g.data.shape != t.data.shape:
+        raise ValueError(f"assigned grad has shape {g.shape}, but the tensor has shape {t.shape}")
+    if g.data.dtype != t.data.dtype:
+        raise TypeError(f"assigned grad has dtype {g.dtype}, but the tensor has dtype {t.dtype}; "
+                        f"convert it with .astype(np.{t.dtype})")
+
+
 def _raw(x: Any) -> Any:
     return x.data if isinstance(x, Tensor) else x
 
@@ -371,7 +484,9 @@ def record(data: np.ndarray, inputs: tuple, op: str, backward: Callable) -> Tens
 
 def lift(x: Any, like: Tensor | None = None) -> Tensor:
     """Make an operand a Tensor. Python and numpy scalars are weakly typed: they take the
-    other operand's floating dtype, so ``float32_tensor * 2.5`` stays float32."""
+    other operand's floating dtype, so ``float32_tensor * 2.5`` stays float32. An integer
+    or boolean array beside a floating tensor takes its dtype too (``float32_tensor *
+    int64_array`` stays float32, as in PyTorch)."""
     if isinstance(x, Tensor):
         return x
     if like is not None and (x.__class__ is float or x.__class__ is int  # (the common case, tested first)
@@ -381,6 +496,8 @@ def lift(x: Any, like: Tensor | None = None) -> Tensor:
             dtype = np.result_type(dtype, x)
         return _wrap(np.asarray(x, dtype=dtype))
     if isinstance(x, np.ndarray):
+        if like is not None and x.dtype.kind in "biu" and like.data.dtype.kind == "f":
+            x = x.astype(like.data.dtype)  # as PyTorch: an integer operand never promotes a float
         return _wrap(x)
     return Tensor(x)
 

@@ -129,10 +129,12 @@ def test_float32_stays_float32(make_opt):
     got64 = run_minigrad(make_opt, dtype=np.float64)
     assert all(p.dtype == np.float32 for p in got32)
     np.testing.assert_allclose(got32, got64, rtol=2e-4, atol=2e-5)
-    # the optimizer's buffers too, even when a float64 gradient is set by hand
+    # the optimizer's buffers too; a float64 gradient set by hand is refused at once
     p = nn.Parameter(np.ones(3, dtype=np.float32))
     opt = make_opt([p])
-    p.grad = mg.Tensor(np.full(3, 0.5))  # float64
+    with pytest.raises(TypeError, match="assigned grad has dtype float64, but the tensor has dtype float32"):
+        p.grad = mg.Tensor(np.full(3, 0.5))
+    p.grad = mg.Tensor(np.full(3, 0.5, dtype=np.float32))
     opt.step()
     opt.step()
     assert p.dtype == np.float32
@@ -230,8 +232,10 @@ def test_bad_parameter_lists_are_refused():
 def test_gradient_of_the_wrong_shape_is_reported():
     p = nn.Parameter([1.0, 2.0])
     opt = optim.SGD([p], lr=0.1)
-    p.grad = mg.Tensor([1.0, 2.0, 3.0])
-    with pytest.raises(ValueError, match=r"shape \(2,\) but its .grad has shape \(3,\)"):
+    with pytest.raises(ValueError, match=r"assigned grad has shape \(3,\), but the tensor has shape \(2,\)"):
+        p.grad = mg.Tensor([1.0, 2.0, 3.0])
+    p._grad = mg.Tensor([1.0, 2.0, 3.0])  # past the check: the optimizer still says which parameter
+    with pytest.raises(ValueError, match=r"parameter 0 has shape \(2,\) but its .grad has shape \(3,\)"):
         opt.step()
 
 

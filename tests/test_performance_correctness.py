@@ -130,7 +130,7 @@ def test_plain_cross_entropy_scales_an_upstream_gradient_like_the_general_path(d
 def test_record_builds_the_same_blank_tensor_as_wrap_and_the_constructor():
     data = np.arange(3.0)
     made = [tensor_module.Tensor._wrap(data), record(data, (), "op", None), mg.Tensor(data)]
-    slots = [s for s in mg.Tensor.__slots__ if s not in ("data", "__weakref__")]
+    slots = [s for s in mg.Tensor.__slots__ if s not in ("_data", "__weakref__")]
     for t in made:  # every slot is set (no AttributeError), to the same default
         assert [getattr(t, s) for s in slots] == [getattr(made[0], s) for s in slots]
         np.testing.assert_array_equal(t.data, data)

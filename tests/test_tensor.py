@@ -221,7 +221,10 @@ def test_comparisons_give_boolean_tensors_outside_the_graph():
                              (x < 2, [True, False, False]), (x <= mg.Tensor(2.0), [True, True, False])):
         assert result.dtype == np.bool_ and not result.requires_grad
         np.testing.assert_array_equal(result.data, expected)
-    assert x == x and x != mg.Tensor([1.0, 2.0, 3.0])  # == is identity: tensors stay hashable
+    same, other = mg.Tensor([1.0, 2.0, 3.0]), mg.Tensor([1.0, 0.0, 3.0])
+    np.testing.assert_array_equal((x == other).data, [True, False, True])  # elementwise
+    np.testing.assert_array_equal((x != other).data, [False, True, False])
+    assert len({x, same}) == 2 and {x: 1}[x] == 1  # hashing stays by identity
     assert len({x, x}) == 1
 
 
