@@ -423,8 +423,6 @@ ce_options = st.fixed_dictionaries({
 def test_fused_cross_entropy_equals_composed_and_reference(o):
     r = np.random.default_rng(o["seed"])
     x, t = random_problem(r, o["shape"], o["n_classes"], o["kind"], ignore=o["ignore"])
-    if o["kind"] == "index" and o["reduction"] == "mean" and (t == -100).all():
-        t.reshape(-1)[0] = 0  # keep the mean defined: the composed twin's gradient is nan there
     weight = r.uniform(0.2, 2.0, o["n_classes"]) if o["weight"] else None
     kw = dict(weight=weight, reduction=o["reduction"], label_smoothing=o["label_smoothing"])
     up = r.standard_normal(o["shape"]) if o["reduction"] == "none" else None

@@ -10,7 +10,9 @@ import numpy as np
 
 from .. import ops
 from ..tensor import Tensor
-from .checks import TensorLike, _as_float, _check_temperature
+from .checks import TensorLike
+from .checks import as_float as _as_float
+from .checks import check_temperature as _check_temperature
 from .losses import cross_entropy
 from .softmax_family import log_softmax
 

@@ -10,7 +10,9 @@ import numpy as np
 
 from .. import ops
 from ..tensor import Tensor
-from .checks import TensorLike, _as_float, _check_axis
+from .checks import TensorLike
+from .checks import as_float as _as_float
+from .checks import check_axis as _check_axis
 from .softmax_family import softmax
 
 
