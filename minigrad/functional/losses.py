@@ -195,10 +195,10 @@ def cross_entropy_composed(logits: TensorLike, target: TensorLike, weight: Tenso
         m = target.size
         valid, safe, wt = _target_weights(target.reshape(-1), w, ignore_index, x.dtype)
         log_p2 = log_p.reshape(m, n_classes)
-        losses = -ops.where(valid, log_p2[np.arange(m), safe] * Tensor._wrap(wt), 0.0)
+        losses = -_drop_ignored(log_p2[np.arange(m), safe] * Tensor._wrap(wt), valid)
         if eps:
             weighted = log_p2 if w_t is None else log_p2 * w_t
-            smooth = -ops.where(valid, weighted.sum(axis=1), 0.0)
+            smooth = -_drop_ignored(weighted.sum(axis=1), valid)
             losses = losses * (1 - eps) + smooth * (eps / n_classes)
         denom = float(wt.sum(dtype=np.float64))
     return reduce_composed(losses, reduction, denom, batch)
@@ -217,8 +217,15 @@ def nll_loss_composed(log_probs: TensorLike, target: TensorLike, weight: TensorL
     target = class_targets(x, target, ignore_index, op_name, name="log_probs", probs_allowed=False)
     m = target.size
     valid, safe, wt = _target_weights(target.reshape(-1), w, ignore_index, x.dtype)
-    losses = -ops.where(valid, x.reshape(m, x.shape[-1])[np.arange(m), safe] * Tensor._wrap(wt), 0.0)
+    losses = -_drop_ignored(x.reshape(m, x.shape[-1])[np.arange(m), safe] * Tensor._wrap(wt), valid)
     return reduce_composed(losses, reduction, float(wt.sum(dtype=np.float64)), x.shape[:-1])
+
+
+def _drop_ignored(losses: Tensor, valid: np.ndarray) -> Tensor:
+    """The per-sample losses with 0 for the ignored samples: ``where``, not a product with
+    a weight of 0, which would keep a nan or inf of an ignored sample (0 * inf = nan).
+    (No node at all when nothing is ignored.)"""
+    return losses if valid.all() else ops.where(valid, losses, 0.0)
 
 
 def _target_weights(t: np.ndarray, w: np.ndarray | None, ignore_index: int,
