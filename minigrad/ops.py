@@ -138,7 +138,7 @@ def pow(a: Any, p: Any) -> Tensor:
     def backward(g: Tensor, out: Tensor) -> tuple:
         ga = None
         if a.requires_grad:
-            base = where(p.data == 0, 1, a)  # p == 0: p * 1^(p-1) = 0, not 0 * inf at a == 0
+            base = where((p.data == 0) & (a.data == 0), 1, a)  # 0 * 1^(-1) = 0, not 0 * inf
             ga = mul(g, mul(p, pow(base, sub(p, 1))))
         gp = None
         if p.requires_grad:
