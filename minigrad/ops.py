@@ -210,7 +210,8 @@ def clip(a: Tensor, min: Any = None, max: Any = None) -> Tensor:
         # the masks are built only if a gradient is asked for
         above_lo = True if lo is None else a.data >= lo.data
         below_hi = True if hi is None else a.data <= hi.data
-        grads: list[Tensor | None] = [mul(g, _const(np.broadcast_to(above_lo & below_hi, out.shape), g.dtype))]
+        inside = np.broadcast_to(above_lo & below_hi, out.shape)
+        grads: list[Tensor | None] = [mul(g, _const(inside, g.dtype))]
         if lo is not None:
             lo_wins = a.data < lo.data
             if hi is not None:
