@@ -224,8 +224,8 @@ def clip(a: Tensor, min: Any = None, max: Any = None) -> Tensor:
             grads.append(mul(g, _const(hi_wins, g.dtype)) if hi.requires_grad else None)
         return tuple(grads)
 
-    data = a.data if lo is None else np.maximum(a.data, lo.data)
-    data = data if hi is None else np.minimum(data, hi.data)
+    # (np.clip is min(max(a, lo), hi) in one pass, without an intermediate array)
+    data = np.clip(a.data, None if lo is None else lo.data, None if hi is None else hi.data)
     inputs = (a,) + tuple(t for t in (lo, hi) if t is not None)
     return record(data.astype(a.dtype, copy=False), inputs, "clip", backward)
 
