@@ -151,7 +151,7 @@ def pow(a: Any, p: Any) -> Tensor:
     def backward(g: Tensor, out: Tensor) -> tuple:
         ga = None
         if a.requires_grad:
-            base = where(p.data == 0, 1, a)  # p == 0: p * 1^(p-1) = 0, not 0 * inf at a == 0
+            base = where((p.data == 0) & (a.data == 0), 1, a)  # 0 * 1^(-1) = 0, not 0 * inf
             ga = mul(g, mul(p, pow(base, sub(p, 1))))
         gp = None
         if p.requires_grad:
@@ -210,21 +210,38 @@ def abs(a: Tensor) -> Tensor:
 
 
 def clip(a: Tensor, min: Any = None, max: Any = None) -> Tensor:
-    """a clipped to [min, max] (either bound may be None).
-    d/da = 1 where min <= a <= max (bounds included, as PyTorch's clamp), else 0."""
+    """a clipped to [min, max]: min(max(a, min), max), as PyTorch's clamp (where min > max
+    the result is max). Either bound may be None, a number, an array or a Tensor.
+    d/da = 1 where min <= a <= max (bounds included, as PyTorch's clamp), else 0.
+    A Tensor bound is differentiable, as in ``torch.clamp``: d/dmin = 1 where a < min
+    (and min < max), d/dmax = 1 where a > max (or max < min), else 0."""
     if min is None and max is None:
         raise ValueError("clip() needs at least one of min and max")
+    lo = None if min is None else (min if isinstance(min, Tensor) else lift(min, a))
+    hi = None if max is None else (max if isinstance(max, Tensor) else lift(max, a))
 
     def backward(g: Tensor, out: Tensor) -> tuple:
-        inside = np.ones(a.shape, dtype=bool)  # the mask is built only if a gradient is asked for
-        if min is not None:
-            inside &= a.data >= min
-        if max is not None:
-            inside &= a.data <= max
-        return (mul(g, _const(inside, g.dtype)),)
+        # the masks are built only if a gradient is asked for
+        above_lo = True if lo is None else a.data >= lo.data
+        below_hi = True if hi is None else a.data <= hi.data
+        inside = np.broadcast_to(above_lo & below_hi, out.shape)
+        grads: list[Tensor | None] = [mul(g, _const(inside, g.dtype))]
+        if lo is not None:
+            lo_wins = a.data < lo.data
+            if hi is not None:
+                lo_wins = lo_wins & (lo.data < hi.data)
+            grads.append(mul(g, _const(lo_wins, g.dtype)) if lo.requires_grad else None)
+        if hi is not None:
+            hi_wins = a.data > hi.data
+            if lo is not None:
+                hi_wins = hi_wins | (hi.data < lo.data)
+            grads.append(mul(g, _const(hi_wins, g.dtype)) if hi.requires_grad else None)
+        return tuple(grads)
 
-    data = np.clip(a.data, min, max).astype(a.dtype, copy=False)
-    return record(data, (a,), "clip", backward)
+    # (np.clip is min(max(a, lo), hi) in one pass, without an intermediate array)
+    data = np.clip(a.data, None if lo is None else lo.data, None if hi is None else hi.data)
+    inputs = (a,) + tuple(t for t in (lo, hi) if t is not None)
+    return record(data.astype(a.dtype, copy=False), inputs, "clip", backward)
 
 
 def maximum(a: Any, b: Any) -> Tensor:
@@ -365,6 +382,38 @@ def min(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
     return _extreme(a, axis, keepdims, np.min, "min")
 
 
+def prod(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """Product over ``axis``.   d/da_i = prod_{j != i} a_j, the product of the others
+    (= out / a_i where a_i != 0; written as the product of the others where a factor is
+    0, so a single zero still passes its neighbours' product back)."""
+    axes = _axes(axis, a.data.ndim)
+    kept = _keepdims_shape(a.shape, axes)
+
+    def backward(g: Tensor, out: Tensor) -> tuple:
+        g = reshape(g, kept)
+        if (a.data != 0).all():  # the usual case: out / a_i
+            return (mul(g, div(reshape(out, kept), a)),)
+        return (mul(g, _product_of_others(a, axes)),)
+
+    return record(np.multiply.reduce(a.data, axis=axes, keepdims=keepdims), (a,), "prod", backward)
+
+
+def _product_of_others(a: Tensor, axes: tuple[int, ...]) -> Tensor:
+    """prod_{j != i} a_j for each i, over ``axes``, in recorded ops (so it is differentiable
+    in turn): the reduced axes are moved to the end and flattened to n entries v, and the
+    row i of the n x n matrix "v with v_i replaced by 1" is multiplied out."""
+    rest = [i for i in range(a.ndim) if i not in axes]
+    moved = transpose(a, tuple(rest + list(axes)))
+    n = math.prod(a.shape[i] for i in axes)
+    flat = reshape(moved, moved.shape[:len(rest)] + (n, 1))
+    rows = where(np.eye(n, dtype=bool), 1.0, swapaxes(flat, -1, -2))  # (..., n, n)
+    others = reshape(prod(rows, -1), moved.shape)
+    inverse = [0] * a.ndim
+    for i, p in enumerate(rest + list(axes)):
+        inverse[p] = i
+    return transpose(others, tuple(inverse))
+
+
 def var(a: Tensor, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
     """Variance over ``axis``: mean((a - mean(a))^2) with divisor n - ddof (numpy's
     default ddof=0). Composed of primitive ops, so d/da = 2 (a - mean(a)) / (n - ddof)
@@ -380,6 +429,14 @@ def var(a: Tensor, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> T
     return mul(sum(mul(d, d), axes, keepdims), 1.0 / (n - ddof))
 
 
+def std(a: Tensor, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
+    """Standard deviation over ``axis``: sqrt(var(a, ddof)), numpy's default ddof=0
+    (PyTorch's ``std`` defaults to the unbiased ddof=1: pass ``ddof=1`` for it).
+    d/da = (a - mean(a)) / ((n - ddof) std), from the ops it is made of (infinite where
+    std = 0, as sqrt's slope at 0)."""
+    return sqrt(var(a, axis, keepdims, ddof))
+
+
 # ---------------------------------------------------------------- shape ops
 
 
@@ -388,6 +445,44 @@ def reshape(a: Tensor, *shape: Any) -> Tensor:
     shape = _shape_arg(shape)
     return record(a.data.reshape(shape), (a,), "reshape",
                   lambda g, out: (reshape(g, a.shape),))
+
+
+def squeeze(a: Tensor, axis: Any = None) -> Tensor:
+    """Remove axes of length 1 (all of them, or those named by ``axis``, an int or a
+    tuple; naming an axis whose length is not 1 raises, as numpy does).
+    A reshape, so d/da = the gradient reshaped back."""
+    axes = tuple(i for i, n in enumerate(a.shape) if n == 1) if axis is None else _axes(axis, a.ndim)
+    for i in axes:
+        if a.shape[i] != 1:
+            raise ValueError(f"squeeze: axis {i} has length {a.shape[i]}, not 1 (shape {a.shape})")
+    return reshape(a, tuple(n for i, n in enumerate(a.shape) if i not in axes))
+
+
+def unsqueeze(a: Tensor, axis: int) -> Tensor:
+    """Insert an axis of length 1 at position ``axis`` (in the result: -1 appends, as
+    ``np.expand_dims`` and ``torch.unsqueeze``). A reshape, so d/da = the gradient
+    reshaped back."""
+    ndim = a.ndim + 1
+    if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or not -ndim <= axis < ndim:
+        raise ValueError(f"unsqueeze: axis must be an int in [{-ndim}, {ndim - 1}], got {axis!r}")
+    at = int(axis) % ndim
+    return reshape(a, a.shape[:at] + (1,) + a.shape[at:])
+
+
+expand_dims = unsqueeze  # numpy's name
+
+
+def flatten(a: Tensor, start_axis: int = 0, end_axis: int = -1) -> Tensor:
+    """The axes start_axis..end_axis (inclusive) merged into one, as ``torch.flatten``;
+    with the defaults, a 1-D copy of every element in C order, as ``ndarray.flatten``
+    (a 0-d tensor gives shape (1,)). A reshape, so d/da = the gradient reshaped back."""
+    if a.ndim == 0:
+        return reshape(a, (1,))
+    start, end = _axes(start_axis, a.ndim)[0], _axes(end_axis, a.ndim)[0]
+    if start > end:
+        raise ValueError(f"flatten: start_axis {start_axis} comes after end_axis {end_axis}")
+    merged = math.prod(a.shape[start:end + 1])
+    return reshape(a, a.shape[:start] + (merged,) + a.shape[end + 1:])
 
 
 def transpose(a: Tensor, *axes: Any) -> Tensor:

@@ -391,11 +391,31 @@ class Tensor:
         return _ops.unbroadcast(self, shape[0] if shape and shape[0].__class__ is tuple
                                 else _ops._shape_arg(shape))
 
-    def argmax(self, axis: int | None = None) -> Tensor:
-        return Tensor._wrap(np.asarray(self.data.argmax(axis=axis)))
+    def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        """Index of the largest entry along ``axis`` (of the flattened tensor for None);
+        the first one on ties, as numpy. ``keepdims`` keeps the axis with length 1."""
+        return Tensor._wrap(np.asarray(self.data.argmax(axis=axis, keepdims=keepdims)))
 
-    def argmin(self, axis: int | None = None) -> Tensor:
-        return Tensor._wrap(np.asarray(self.data.argmin(axis=axis)))
+    def argmin(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        """Index of the smallest entry along ``axis``; see ``argmax``."""
+        return Tensor._wrap(np.asarray(self.data.argmin(axis=axis, keepdims=keepdims)))
+
+    def prod(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return _ops.prod(self, axis, keepdims)
+
+    def std(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
+        return _ops.std(self, axis, keepdims, ddof)
+
+    def squeeze(self, axis: Any = None) -> Tensor:
+        return _ops.squeeze(self, axis)
+
+    def unsqueeze(self, axis: int) -> Tensor:
+        return _ops.unsqueeze(self, axis)
+
+    expand_dims = unsqueeze
+
+    def flatten(self, start_axis: int = 0, end_axis: int = -1) -> Tensor:
+        return _ops.flatten(self, start_axis, end_axis)
 
 
 class _HookHandle:

@@ -33,6 +33,18 @@ def grad_of(fn, x, weights=None, **kw):
     return g, out
 
 
+def with_kinks(x, r):
+    """x with kink points: about a quarter of the entries exactly 0 (x = 0, and ties among
+    them), and one entry copied onto another (a tie away from 0)."""
+    x = np.array(x, dtype=float)
+    flat = x.reshape(-1)
+    flat[r.random(flat.size) < 0.25] = 0.0
+    if flat.size >= 2:
+        i, j = r.choice(flat.size, 2, replace=False)
+        flat[j] = flat[i]
+    return x
+
+
 def all_finite(*arrays):
     return all(np.isfinite(np.asarray(a)).all() for a in arrays)
 
@@ -385,7 +397,7 @@ def test_integer_and_list_inputs_become_float64():
 def test_fused_equals_composed_in_value_and_gradient(shape_axis, seed, temperature):
     shape, axis = shape_axis
     r = np.random.default_rng(seed)
-    x = r.standard_normal(shape) * 4
+    x = with_kinks(r.standard_normal(shape) * 4, r)
     w = r.standard_normal(shape)
     pairs = [(F.softmax, F.softmax_composed, dict(axis=axis, temperature=temperature)),
              (F.log_softmax, F.log_softmax_composed, dict(axis=axis, temperature=temperature)),
@@ -410,16 +422,28 @@ def test_fused_equals_composed_in_value_and_gradient(shape_axis, seed, temperatu
     lambda t: F.logsumexp(t, axis=1),
     lambda t: F.sigmoid(t),
     lambda t: F.log_sigmoid(t),
-    lambda t: F.relu(t) + F.tanh(t),
+    lambda t: F.sigmoid_composed(t),
+    lambda t: F.log_sigmoid_composed(t),
+    lambda t: F.softplus_composed(t),
+    lambda t: F.tanh(t),
+    lambda t: F.softmax(t, axis=(0, 1)),
+    lambda t: F.log_softmax(t, axis=None),
 ])
 def test_gradcheck_with_random_output_weights(fn):
-    x = mg.Tensor(rng.standard_normal((3, 4)) * 2, requires_grad=True)
+    x = mg.Tensor(with_kinks(rng.standard_normal((3, 4)) * 2, rng), requires_grad=True)  # zeros, ties
     assert mg.gradcheck(fn, [x])
+
+
+def test_relu_at_zero_takes_the_subgradient_0_as_pytorch():
+    x = np.array([[-1.5, 0.0, 2.0], [0.0, 0.0, -0.0]])
+    w = rng.standard_normal(x.shape)
+    g, _ = grad_of(F.relu, x, weights=w)
+    np.testing.assert_array_equal(g.data, w * (x > 0))
 
 
 def test_gradcheck_masked_log_softmax_on_the_entries_that_take_part():
     mask = np.array([[1, 1, 0, 1], [1, 0, 0, 0], [0, 1, 1, 1]], dtype=bool)
-    x = mg.Tensor(rng.standard_normal((3, 4)), requires_grad=True)
+    x = mg.Tensor(with_kinks(rng.standard_normal((3, 4)), rng), requires_grad=True)
     # the masked outputs are -inf: look at the others through a gather
     assert mg.gradcheck(lambda t: F.log_softmax(t, where=mask)[mask], [x])
 

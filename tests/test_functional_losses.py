@@ -147,8 +147,20 @@ def count_nodes(t):
     return len(seen)
 
 
+def with_kinks(x, r):
+    """x with kink points: about a quarter of the entries exactly 0 (x = 0, and ties among
+    them), and one entry copied onto another (a tie away from 0)."""
+    x = np.array(x, dtype=float)
+    flat = x.reshape(-1)
+    flat[r.random(flat.size) < 0.25] = 0.0
+    if flat.size >= 2:
+        i, j = r.choice(flat.size, 2, replace=False)
+        flat[j] = flat[i]
+    return x
+
+
 def random_problem(r, shape, n_classes, kind, ignore=False):
-    x = r.standard_normal(shape + (n_classes,)) * 2
+    x = with_kinks(r.standard_normal(shape + (n_classes,)) * 2, r)  # zeros and tied logits too
     if kind == "index":
         t = r.integers(0, n_classes, size=shape)
         if ignore and t.size > 1:
@@ -423,8 +435,6 @@ ce_options = st.fixed_dictionaries({
 def test_fused_cross_entropy_equals_composed_and_reference(o):
     r = np.random.default_rng(o["seed"])
     x, t = random_problem(r, o["shape"], o["n_classes"], o["kind"], ignore=o["ignore"])
-    if o["kind"] == "index" and o["reduction"] == "mean" and (t == -100).all():
-        t.reshape(-1)[0] = 0  # keep the mean defined: the composed twin's gradient is nan there
     weight = r.uniform(0.2, 2.0, o["n_classes"]) if o["weight"] else None
     kw = dict(weight=weight, reduction=o["reduction"], label_smoothing=o["label_smoothing"])
     up = r.standard_normal(o["shape"]) if o["reduction"] == "none" else None
@@ -495,8 +505,8 @@ def test_nll_loss_all_ignored_is_nan_with_zero_gradient():
 
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_bce_with_logits_matches_pytorch_reference(reduction):
-    x = rng.standard_normal((4, 3)) * 3
-    y = rng.uniform(0, 1, (4, 3))
+    x = with_kinks(rng.standard_normal((4, 3)) * 3, rng)
+    y = with_kinks(rng.uniform(0, 1, (4, 3)), rng)
     w = rng.uniform(0.5, 2, (4, 1))
     pw = np.array([0.5, 1.0, 3.0])
     for weight, pos_weight in ((None, None), (w, None), (None, pw), (w, pw)):
@@ -554,8 +564,8 @@ def test_bce_with_logits_with_logits_of_magnitude_1e4(dtype):
 
 
 def test_bce_with_logits_target_gradient_and_gradcheck():
-    x = rng.standard_normal((3, 2))
-    y = rng.uniform(size=(3, 2))
+    x = with_kinks(rng.standard_normal((3, 2)), rng)
+    y = with_kinks(rng.uniform(size=(3, 2)), rng)
     pw = np.array([2.0, 0.5])
     w = rng.uniform(0.5, 2, (3, 2))
     _, (gx, gy) = grads(lambda a, b: F.binary_cross_entropy_with_logits(a, b, w, pw, "sum"), x, y)
@@ -587,8 +597,8 @@ def test_bce_with_logits_composed_gradient_is_right_at_zero():
 @given(st.integers(0, 2**31 - 1), st.booleans(), st.booleans(), st.sampled_from(["mean", "sum", "none"]))
 def test_fused_bce_with_logits_equals_composed(seed, use_weight, use_pos_weight, reduction):
     r = np.random.default_rng(seed)
-    x = r.standard_normal((3, 2)) * 5
-    y = r.uniform(size=(3, 2))
+    x = with_kinks(r.standard_normal((3, 2)) * 5, r)
+    y = with_kinks(r.uniform(size=(3, 2)), r)
     w = r.uniform(0.1, 2, (1, 2)) if use_weight else None
     pw = r.uniform(0.1, 3, 2) if use_pos_weight else None
     up = r.standard_normal((3, 2)) if reduction == "none" else None
@@ -637,7 +647,9 @@ def test_bce_gradient_closed_form_and_its_clamp():
 
 def test_bce_gradcheck_and_agreement_with_the_logits_form():
     p = rng.uniform(0.05, 0.95, (3, 2))
-    y = rng.uniform(size=(3, 2))
+    p[1, 1] = p[0, 0] = 0.5  # ties (p = 0 and 1 are the clamps' kinks, tested above)
+    y = rng.uniform(0.05, 0.95, (3, 2))  # inside: gradcheck nudges y, and y < 0 raises
+    y[2, 0] = y[1, 0] = p[0, 0]  # ties between targets, and with the prediction
     w = rng.uniform(0.5, 2, (3, 1))
     for reduction in ("none", "mean"):
         assert mg.gradcheck(lambda a, b, r=reduction: F.binary_cross_entropy(a, b, w, r),

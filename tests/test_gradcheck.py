@@ -53,6 +53,7 @@ def test_gradcheck_accepts_correct_gradients_of_several_inputs_and_outputs():
     a = mg.Tensor(rng.standard_normal((3, 2)), requires_grad=True)
     b = mg.Tensor(rng.standard_normal(2), requires_grad=True)
     constant = mg.Tensor(rng.standard_normal((3, 2)))
+    a.data[0, 0], a.data[1, 1], b.data[1] = 0.0, a.data[1, 0], 0.0  # kink points: zeros and a tie
     assert mg.gradcheck(lambda a, c, b: ((a * c + b).tanh(), (a @ b).exp()), [a, constant, b]) is True
 
 
@@ -80,6 +81,7 @@ def test_gradcheck_catches_a_small_error_and_tolerates_a_tiny_one():
 
 def test_a_plain_sum_check_misses_the_softmax_bug_but_random_weights_catch_it():
     x = mg.Tensor(np.random.default_rng(3).standard_normal((2, 4)), requires_grad=True)
+    x.data[0, 1], x.data[1, 2] = x.data[0, 0], 0.0  # a tie and a zero: the bug is still caught
 
     # the plain-sum check: gradient of sum(f(x)) against central differences of sum(f(x))
     softmax_with_sign_bug(x).sum().backward()
@@ -184,7 +186,7 @@ def test_jacobian_of_elementwise_and_linear_maps():
 
 
 def test_jacobian_of_softmax_is_diag_p_minus_p_pT():
-    x = np.array([0.1, -2.0, 1.5, 0.0])
+    x = np.array([0.1, 0.0, 1.5, 0.0])  # a tie at 0
     J = mg.jacobian(softmax, x)
     p = np.exp(x) / np.exp(x).sum()
     np.testing.assert_allclose(J, np.diag(p) - np.outer(p, p), atol=1e-15)
@@ -248,7 +250,7 @@ def test_hessian_of_quadratic_forms_with_matmul():
 
 
 def test_hessian_of_log_sum_exp_is_diag_p_minus_p_pT():
-    x = np.array([0.3, -1.0, 2.0, 0.5])
+    x = np.array([2.0, -1.0, 2.0, 0.0])  # a tie at the max (the max's share cancels out), and 0
     H = mg.hessian(lambda t: (t - t.max()).exp().sum().log() + t.max(), x)
     p = np.exp(x) / np.exp(x).sum()
     np.testing.assert_allclose(H, np.diag(p) - np.outer(p, p), atol=1e-12)

@@ -3,9 +3,11 @@
 documented tie rules, gather accumulation and every error message of ops.py.
 
 Each entry of CASES draws one random instance of an op: the input arrays, the op applied
-to Tensors, and the numpy reference. Inputs are kept away from kinks and poles (log and
-sqrt on positive numbers, relu/abs/clip/maximum away from their switch points, max/min
-on distinct values) so that central differences are valid.
+to Tensors, and the numpy reference. The smooth ops get kink points mixed into their
+inputs (exact zeros and ties), where they are still differentiable. The ops with a kink
+(relu/abs/clip/maximum/max ...) are kept away from it for the finite differences, and
+``test_gradient_at_kinks_is_the_documented_subgradient`` puts them on it (x = 0, x at a
+clip bound, equal operands, tied maxima) against PyTorch's subgradient conventions.
 """
 
 from __future__ import annotations
@@ -58,7 +60,15 @@ class Draw:
 
     # value generators: each keeps its op's finite differences valid
     def smooth(self, shape):
-        return self.rng.uniform(-2.0, 2.0, size=shape)
+        """Uniform in [-2, 2], with kink points mixed in: about a quarter of the entries
+        exactly 0 (ties among them), and one entry copied onto another (a tie)."""
+        x = np.asarray(self.rng.uniform(-2.0, 2.0, size=shape))
+        flat = x.reshape(-1)
+        flat[self.rng.random(flat.size) < 0.25] = 0.0
+        if flat.size >= 2:
+            i, j = self.rng.choice(flat.size, 2, replace=False)
+            flat[j] = flat[i]
+        return x
 
     def positive(self, shape):
         return self.rng.uniform(0.5, 2.0, size=shape)
@@ -162,6 +172,47 @@ def case_var(d: Draw) -> Case:
     ddof = d(st.integers(0, 1), "ddof") if n > 1 else 0
     return Case([x], lambda t: t.var(axis=axis, keepdims=keepdims, ddof=ddof),
                 lambda a: np.var(a, axis=axis, keepdims=keepdims, ddof=ddof))
+
+
+def case_std(d: Draw) -> Case:
+    x = d.distinct(d.shape(min_dims=1) + (2,))  # distinct values: std > 0, where sqrt is smooth
+    axis = d(st.sampled_from([-1, None, (0, -1)]), "axis")
+    keepdims = d(st.booleans(), "keepdims")
+    ddof = d(st.integers(0, 1), "ddof")
+    return Case([x], lambda t: t.std(axis=axis, keepdims=keepdims, ddof=ddof),
+                lambda a: np.std(a, axis=axis, keepdims=keepdims, ddof=ddof))
+
+
+def case_clip_tensor(d: Draw) -> Case:
+    """Tensor bounds, lo < hi, away from the values (on and off the 0.25 grid)."""
+    sa, sl, sh = d.broadcast_shapes(3)
+    lo = d.on_grid(sl)
+    hi_offset = d.rng.integers(1, 4, size=sh) * 0.25
+    return Case([d.off_grid(sa), lo, hi_offset], lambda a, lo, off: mg.clip(a, lo, lo + off),
+                lambda a, lo, off: np.minimum(np.maximum(a, lo), lo + off))
+
+
+def case_squeeze(d: Draw) -> Case:
+    shape = d.shape()
+    at = d(st.integers(0, len(shape)), "at")
+    x = d.smooth(shape[:at] + (1,) + shape[at:])
+    how = d(st.sampled_from(["all", "axis"]), "how")
+    axis = None if how == "all" else at
+    return Case([x], lambda t: t.squeeze(axis), lambda a: np.squeeze(a, axis))
+
+
+def case_unsqueeze(d: Draw) -> Case:
+    x = d.smooth(d.shape())
+    axis = d(st.integers(-x.ndim - 1, x.ndim), "axis")
+    return Case([x], lambda t: mg.unsqueeze(t, axis), lambda a: np.expand_dims(a, axis))
+
+
+def case_flatten(d: Draw) -> Case:
+    x = d.smooth(d.shape(min_dims=1))
+    start = d(st.integers(0, x.ndim - 1), "start")
+    end = d(st.integers(start, x.ndim - 1), "end")
+    shape = x.shape[:start] + (int(np.prod(x.shape[start:end + 1])),) + x.shape[end + 1:]
+    return Case([x], lambda t: t.flatten(start, end), lambda a: a.reshape(shape))
 
 
 def case_mean_function(d: Draw) -> Case:
@@ -295,6 +346,8 @@ CASES: dict[str, Callable[[Draw], Case]] = {
     "exp_function": unary("smooth", mg.exp, np.exp),
     "log": unary("positive", lambda x: x.log(), np.log),
     "log_function": unary("positive", mg.log, np.log),
+    "log1p": unary("positive", lambda x: x.log1p(), np.log1p),
+    "expm1": unary("smooth", mg.expm1, np.expm1),
     "sqrt": unary("positive", lambda x: x.sqrt(), np.sqrt),
     "tanh": unary("smooth", lambda x: x.tanh(), np.tanh),
     "relu": unary("off_grid", lambda x: x.relu(), lambda a: np.maximum(a, 0)),
@@ -312,6 +365,12 @@ CASES: dict[str, Callable[[Draw], Case]] = {
     "max": reduction("max", "distinct"),
     "min": reduction("min", "distinct"),
     "var": case_var,
+    "std": case_std,
+    "prod": reduction("prod", "on_grid"),  # a polynomial: smooth at its zeros and ties
+    "clip_tensor": case_clip_tensor,
+    "squeeze": case_squeeze,
+    "unsqueeze": case_unsqueeze,
+    "flatten": case_flatten,
     "reshape": case_reshape,
     "transpose": case_transpose,
     "swapaxes": case_swapaxes,
@@ -395,6 +454,54 @@ def test_float32_stays_float32_in_value_and_gradient(name, data):
         second.backward()
         for x in xs32:
             assert x.grad is None or x.grad.dtype == np.float32
+
+
+# ---------------------------------------------------------------- on the kinks
+
+
+def kink_case(name: str, d: Draw) -> tuple[list, Callable, Callable]:
+    """Inputs ON the kinks (multiples of 0.25: x = 0, the clip bounds, equal operands,
+    tied maxima), the op, and its documented subgradient: given the inputs and the
+    output weights w, the gradient of sum(w * op) for each input."""
+    shape = d.shape(min_dims=1)
+    x = d.on_grid(shape)
+    if name in ("maximum", "minimum"):
+        y = d.on_grid(shape)
+        wins = (x > y) if name == "maximum" else (x < y)
+        share = wins + 0.5 * (x == y)  # ties split half and half
+        return [x, y], getattr(mg, name), lambda x, y, w: (w * share, w * (1 - share))
+    if name in ("max", "min"):
+        axis = d.axis(x.ndim)
+        reduce = getattr(np, name)
+        extreme = reduce(x, axis=axis, keepdims=True)
+        hit = x == extreme
+        share = hit / hit.sum(axis=axis, keepdims=True)  # tied extremes share equally
+
+        def rule(x, w):
+            kept = np.reshape(w, extreme.shape)
+            return (share * kept,)
+        return [x], lambda t: getattr(t, name)(axis=axis), rule
+    rules = {
+        "relu": (lambda t: t.relu(), lambda x, w: (w * (x > 0),)),  # 0 at x = 0
+        "abs": (abs, lambda x, w: (w * np.sign(x),)),  # 0 at x = 0
+        "clip": (lambda t: t.clip(-0.5, 0.5), lambda x, w: (w * ((x >= -0.5) & (x <= 0.5)),)),  # bounds in
+    }
+    fn, rule = rules[name]
+    return [x], fn, rule
+
+
+@pytest.mark.parametrize("name", ["relu", "abs", "clip", "maximum", "minimum", "max", "min"])
+@settings(max_examples=30, deadline=None)
+@given(data=st.data())
+def test_gradient_at_kinks_is_the_documented_subgradient(name, data):
+    d = Draw(data)
+    arrays, fn, rule = kink_case(name, d)
+    xs = leaves(arrays)
+    out = fn(*xs)
+    w = d.rng.standard_normal(out.shape)  # random output weights
+    (out * mg.Tensor(w)).sum().backward()
+    for x, expected in zip(xs, rule(*arrays, w)):
+        np.testing.assert_allclose(x.grad.data, expected, rtol=1e-14, atol=1e-15)
 
 
 # ---------------------------------------------------------------- float32 with Python scalars

@@ -41,7 +41,8 @@ logits of shape (..., C) with targets of shape (...) reduce like the flattened (
 **Where to read what.** ``softmax_family.py``: softmax, log_softmax, logsumexp and the
 max trick. ``losses.py``: cross_entropy and nll_loss. ``binary.py``: sigmoid,
 log_sigmoid and the binary cross-entropies. ``reduction.py``: the losses' 'none', 'sum'
-and 'mean', forward and backward. ``checks.py``: the argument checks they share.
+and 'mean', forward and backward. ``regression.py``: ``mse_loss`` and ``one_hot``.
+``checks.py``: the argument checks they share.
 ``scaled_dot_product_attention`` is composed from matmul and softmax (no backward rule
 of its own) and lives in ``minigrad/attention.py``.
 """
@@ -62,6 +63,7 @@ from .binary import (
 from .divergence import distillation_loss, kl_div
 from .gumbel import gumbel_softmax
 from .losses import cross_entropy, cross_entropy_composed, nll_loss, nll_loss_composed
+from .regression import mse_loss, one_hot
 from .softmax_family import (
     log_softmax,
     log_softmax_composed,
@@ -79,4 +81,5 @@ __all__ = [
     "binary_cross_entropy_with_logits", "binary_cross_entropy_with_logits_composed",
     "binary_cross_entropy", "binary_cross_entropy_composed", "relu", "tanh",
     "scaled_dot_product_attention", "kl_div", "distillation_loss", "gumbel_softmax",
+    "mse_loss", "one_hot",
 ]

@@ -97,15 +97,17 @@ def binary_cross_entropy_with_logits(logits: TensorLike, target: TensorLike,
     (broadcast along the last axis: one per class). 'mean' averages over every entry.
     It equals two-class cross-entropy on logits [x, 0] with target [y, 1 - y].
 
-    Stability: written with log sigma(x) = -softplus(-x) and softplus(t) = max(t, 0) +
-    log1p(exp(-|t|)); without pos_weight this is ``max(x, 0) - x y + log1p(exp(-|x|))``,
-    and in general ``(1 - y) x + (1 + (pw - 1) y) softplus(-x)``. No exp of a positive
-    number, no log of 0: finite for logits of any size.
+    Stability: written with -log sigma(x) = softplus(-x), -log(1 - sigma(x)) = softplus(x)
+    and softplus(t) = max(t, 0) + log1p(exp(-|t|)):
+    ``l = w [pw y softplus(-x) + (1 - y) softplus(x)]``. No exp of a positive number, no
+    log of 0: finite for finite logits of any size. At x = +-inf each term is its limit: a
+    term whose weight (pw y or 1 - y) is 0 contributes 0 (not 0 * inf = nan), so x = +inf
+    gives +inf unless y = 1 (then 0), and x = -inf gives +inf unless y = 0 (then 0).
 
     Gradient: d l / dx = w (sigmoid(x) - y), prediction minus label again; with
     pos_weight, w ((1 + (pw - 1) y) sigmoid(x) - pw y). For the target (if it requires
-    grad): d l / dy = w (-x + (pw - 1) softplus(-x)). ``weight`` and ``pos_weight`` are
-    constants.
+    grad): d l / dy = w (pw softplus(-x) - softplus(x)) (= -w x without pos_weight), which
+    is -inf at x = +inf and +inf at x = -inf. ``weight`` and ``pos_weight`` are constants.
     """
     op_name = "binary_cross_entropy_with_logits"
     x = as_float(logits)
@@ -116,11 +118,10 @@ def binary_cross_entropy_with_logits(logits: TensorLike, target: TensorLike,
     label = y if y.requires_grad else y.data  # kept in the graph only if it needs a gradient
     xd, yd = x.data, y.data
     softplus_tail = np.log1p(np.exp(-np.abs(xd)))  # log(1 + e^-|x|), in [0, log 2]
-    if pw is None:
-        losses = np.maximum(xd, 0) - xd * yd + softplus_tail
-    else:
-        pull = 1 + (pw - 1) * yd  # how strongly log sigma(x) is weighted, all in all
-        losses = (1 - yd) * xd + pull * (np.maximum(-xd, 0) + softplus_tail)
+    minus_log_p = np.maximum(-xd, 0) + softplus_tail  # softplus(-x) = -log sigma(x)
+    minus_log_q = np.maximum(xd, 0) + softplus_tail  # softplus(x) = -log(1 - sigma(x))
+    positive = yd if pw is None else pw * yd
+    losses = _weighted_term(positive, minus_log_p) + _weighted_term(1 - yd, minus_log_q)
     if w is not None:
         losses = losses * w
     denom = float(x.size)
@@ -134,11 +135,18 @@ def binary_cross_entropy_with_logits(logits: TensorLike, target: TensorLike,
             # prediction minus label: sigmoid(x) - y (with pos_weight, the positive term pw times)
             s = sigmoid(x)
             gx = (s - label if pw is None else (1 + (pw - 1) * label) * s - pw * label) * scale
-        if y.requires_grad:  # d l / d y = -x (with pos_weight: -x + (pw - 1) softplus(-x))
-            gy = (-x if pw is None else -x - (pw - 1) * log_sigmoid(x)) * scale
+        if y.requires_grad:  # d l / d y = -x (with pos_weight: pw softplus(-x) - softplus(x))
+            gy = (-x if pw is None else log_sigmoid(-x) - pw * log_sigmoid(x)) * scale
         return gx, gy
 
     return record(reduce(losses, reduction, denom), (x, y), op_name, backward)
+
+
+def _weighted_term(weight: np.ndarray, term: np.ndarray) -> np.ndarray:
+    """weight * term, with 0 wherever the weight is 0: a term the label does not ask for
+    adds nothing, even where it is +inf (a logit of +-inf), as 0 log 0 = 0."""
+    shape = np.broadcast_shapes(np.shape(weight), term.shape)
+    return np.multiply(weight, term, out=np.zeros(shape, term.dtype), where=weight != 0)
 
 
 def binary_cross_entropy_with_logits_composed(logits: TensorLike, target: TensorLike,
@@ -146,8 +154,9 @@ def binary_cross_entropy_with_logits_composed(logits: TensorLike, target: Tensor
                                               pos_weight: TensorLike | None = None,
                                               reduction: str = "mean", stable: bool = True) -> Tensor:
     """binary_cross_entropy_with_logits from primitive ops. ``stable``: the same formula,
-    ``softplus(x) - x y``, and with pos_weight ``(1 - y) x + (1 + (pw - 1) y) softplus(-x)``,
-    with ``softplus_composed`` (exact first and second derivatives at x = 0 too).
+    ``pw y softplus(-x) + (1 - y) softplus(x)``, with ``softplus_composed`` (exact first
+    and second derivatives at x = 0 too). Unlike the fused op it gives nan at x = +-inf
+    where a term's weight is 0 (0 * inf): the product rule has no 0 log 0 = 0 convention.
     ``stable=False``: the textbook -[pw y log sigma(x) + (1 - y) log(1 - sigma(x))],
     which gives inf once sigma(x) rounds to 0 or 1 (|x| > ~17 in float32, ~37 in
     float64)."""
@@ -158,10 +167,9 @@ def binary_cross_entropy_with_logits_composed(logits: TensorLike, target: Tensor
     w = elementwise_weights(weight, x.shape, x.dtype, op_name, "weight")
     pw = elementwise_weights(pos_weight, x.shape, x.dtype, op_name, "pos_weight")
     pw_t = None if pw is None else Tensor._wrap(pw)
-    if stable and pw_t is None:
-        losses = softplus_composed(x) - x * y
-    elif stable:
-        losses = (1 - y) * x + (1 + (pw_t - 1) * y) * softplus_composed(-x)
+    if stable:
+        positive = y if pw_t is None else pw_t * y
+        losses = positive * softplus_composed(-x) + (1 - y) * softplus_composed(x)
     else:
         s = sigmoid_composed(x, stable=False)
         positive = y * s.log() if pw_t is None else pw_t * y * s.log()
@@ -183,7 +191,8 @@ def binary_cross_entropy(probs: TensorLike, target: TensorLike, weight: TensorLi
     Gradient: d l / dp = w (p - y) / (p (1 - p)), with p (1 - p) clamped below at 1e-12
     (as PyTorch does) so it stays finite at p = 0 or 1. For the target:
     d l / dy = w (log(1 - p) - log p), clamped logs. ``weight`` is a constant.
-    Probabilities outside [0, 1] (or nan) raise.
+    Probabilities or targets outside [0, 1] (or nan) raise, as in PyTorch ("all elements
+    of target should be between 0 and 1"): such a target would give a negative loss.
     """
     op_name = "binary_cross_entropy"
     p = as_float(probs)
@@ -196,6 +205,10 @@ def binary_cross_entropy(probs: TensorLike, target: TensorLike, weight: TensorLi
         raise ValueError(f"{op_name}: probs must lie in [0, 1], got {float(pd[outside].flat[0])} "
                          f"(for logits, "
                          f"use binary_cross_entropy_with_logits)")
+    outside = ~((yd >= 0) & (yd <= 1))
+    if outside.any():
+        raise ValueError(f"{op_name}: all elements of target must lie in [0, 1], "
+                         f"got {float(yd[outside].flat[0])}")
     with np.errstate(divide="ignore"):  # log(0) = -inf, clamped next
         log_p = np.maximum(np.log(pd), BCE_LOG_FLOOR)
         log_q = np.maximum(np.log1p(-pd), BCE_LOG_FLOOR)

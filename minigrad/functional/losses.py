@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import ops
 from ..grad_mode import is_grad_enabled
 from ..tensor import Tensor, record
 from .checks import (
@@ -172,7 +173,9 @@ def cross_entropy_composed(logits: TensorLike, target: TensorLike, weight: Tenso
     ``log_softmax_composed(logits, stable=stable)``, then a gather (``log_p[rows, t]``),
     products with the weights, sums and the reduction's division. Its backward runs
     through every one of those nodes (the gather's by scatter-add) and arrives at the
-    same p - y. Every target ignored gives a nan mean with nan gradients here."""
+    same p - y. As in the fused op, every target ignored gives a nan mean with a zero
+    gradient, and an ignored sample adds 0 to the loss even if its logits are not finite
+    (its gathered log p is masked out with ``where``, not multiplied by a weight of 0)."""
     op_name = "cross_entropy_composed"
     x = loss_input(logits, op_name, "logits")
     reduction = check_reduction(reduction, op_name)
@@ -192,10 +195,10 @@ def cross_entropy_composed(logits: TensorLike, target: TensorLike, weight: Tenso
         m = target.size
         valid, safe, wt = _target_weights(target.reshape(-1), w, ignore_index, x.dtype)
         log_p2 = log_p.reshape(m, n_classes)
-        losses = -(log_p2[np.arange(m), safe] * Tensor._wrap(wt))
+        losses = -_drop_ignored(log_p2[np.arange(m), safe] * Tensor._wrap(wt), valid)
         if eps:
             weighted = log_p2 if w_t is None else log_p2 * w_t
-            smooth = -weighted.sum(axis=1) * Tensor._wrap(valid.astype(x.dtype))
+            smooth = -_drop_ignored(weighted.sum(axis=1), valid)
             losses = losses * (1 - eps) + smooth * (eps / n_classes)
         denom = float(wt.sum(dtype=np.float64))
     return reduce_composed(losses, reduction, denom, batch)
@@ -203,7 +206,9 @@ def cross_entropy_composed(logits: TensorLike, target: TensorLike, weight: Tenso
 
 def nll_loss_composed(log_probs: TensorLike, target: TensorLike, weight: TensorLike | None = None,
                       ignore_index: int = -100, reduction: str = "mean") -> Tensor:
-    """nll_loss from primitive ops: a gather, a product with the weights, a reduction."""
+    """nll_loss from primitive ops: a gather, a product with the weights, a reduction.
+    Ignored samples are masked out with ``where`` (0 even where log_probs is -inf or nan),
+    and every target ignored gives a nan mean with a zero gradient, as in ``nll_loss``."""
     op_name = "nll_loss_composed"
     x = loss_input(log_probs, op_name, "log_probs")
     reduction = check_reduction(reduction, op_name)
@@ -211,9 +216,16 @@ def nll_loss_composed(log_probs: TensorLike, target: TensorLike, weight: TensorL
     ignore_index = check_ignore_index(ignore_index, op_name)
     target = class_targets(x, target, ignore_index, op_name, name="log_probs", probs_allowed=False)
     m = target.size
-    _, safe, wt = _target_weights(target.reshape(-1), w, ignore_index, x.dtype)
-    losses = -(x.reshape(m, x.shape[-1])[np.arange(m), safe] * Tensor._wrap(wt))
+    valid, safe, wt = _target_weights(target.reshape(-1), w, ignore_index, x.dtype)
+    losses = -_drop_ignored(x.reshape(m, x.shape[-1])[np.arange(m), safe] * Tensor._wrap(wt), valid)
     return reduce_composed(losses, reduction, float(wt.sum(dtype=np.float64)), x.shape[:-1])
+
+
+def _drop_ignored(losses: Tensor, valid: np.ndarray) -> Tensor:
+    """The per-sample losses with 0 for the ignored samples: ``where``, not a product with
+    a weight of 0, which would keep a nan or inf of an ignored sample (0 * inf = nan).
+    (No node at all when nothing is ignored.)"""
+    return losses if valid.all() else ops.where(valid, losses, 0.0)
 
 
 def _target_weights(t: np.ndarray, w: np.ndarray | None, ignore_index: int,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import ops
 from ..grad_mode import is_grad_enabled
 from ..tensor import Tensor
 
@@ -46,11 +47,14 @@ def upstream(g: Tensor, reduction: str, denom: float, shape: tuple[int, ...]) ->
 
 
 def reduce_composed(losses: Tensor, reduction: str, denom: float, shape: tuple[int, ...]) -> Tensor:
-    """``reduce`` for the composed twins, in recorded Tensor ops (a mean over nothing: nan)."""
+    """``reduce`` for the composed twins, in recorded Tensor ops. A mean over nothing is
+    nan with a zero gradient, as in the fused ops: ``where(False, total, nan)`` passes
+    0 back, where ``total / 0`` would pass back nan."""
     if reduction == "none":
         return losses.reshape(shape)
     total = losses.sum()
     if reduction == "sum":
         return total
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return total / denom
+    if not denom:
+        return ops.where(False, total, np.nan)
+    return total / denom

@@ -45,5 +45,5 @@ def max_along(x: np.ndarray, axis: int) -> np.ndarray:
 
 def _short_rows(x: np.ndarray, axis: int) -> bool:
     """Many short rows, reduced along the last axis: where numpy's reduction is slow."""
-    last = x.ndim >= 2 and axis % x.ndim == x.ndim - 1
+    last = x.ndim >= 2 and isinstance(axis, int) and axis % x.ndim == x.ndim - 1  # (not a tuple)
     return last and x.shape[-1] <= SHORT and x.size >= MANY * x.shape[-1]

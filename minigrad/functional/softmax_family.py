@@ -17,14 +17,23 @@ import numpy as np
 
 from .. import ops
 from ..tensor import Tensor, record
-from .checks import TensorLike, as_float, check_axes, check_axis, check_mask, check_temperature
+from .checks import TensorLike, as_float, check_axes, check_mask, check_temperature
 from .row_reductions import max_along, sum_along
 
 # ====================================================================== softmax
 
 
-def softmax(x: TensorLike, axis: int = -1, temperature: float = 1.0, where: Any = None) -> Tensor:
-    """Probabilities along ``axis``: every slice is >= 0 and sums to 1.
+def class_axes(axis: Any, ndim: int, op_name: str) -> int | tuple[int, ...]:
+    """The axis or axes a softmax normalises over: an int for one axis (the usual case,
+    with the fast row reductions), else a sorted tuple (None = every axis)."""
+    axes = check_axes(axis, ndim, op_name)
+    return axes[0] if len(axes) == 1 else axes
+
+
+def softmax(x: TensorLike, axis: Any = -1, temperature: float = 1.0, where: Any = None) -> Tensor:
+    """Probabilities along ``axis``: every slice is >= 0 and sums to 1. ``axis`` is one
+    axis, a tuple of axes (the slice is then every entry those axes index, as for
+    ``logsumexp``), or None for all axes.
 
     Formula: p_i = exp(x_i / T) / sum_j exp(x_j / T), over the entries where ``where``
     is True (masked entries get p = 0).
@@ -42,7 +51,7 @@ def softmax(x: TensorLike, axis: int = -1, temperature: float = 1.0, where: Any 
     gives nan, as in PyTorch (and so does a slice whose taking-part entries are all -inf).
     """
     x = as_float(x)
-    axis = check_axis(axis, x.ndim, "softmax")
+    axis = class_axes(axis, x.ndim, "softmax")
     temperature = check_temperature(temperature, "softmax")
     mask = check_mask(where, x.shape, "softmax")
     z, empty = _shifted(x.data, axis, temperature, mask)
@@ -54,7 +63,7 @@ def softmax(x: TensorLike, axis: int = -1, temperature: float = 1.0, where: Any 
     return softmax_node(x, p, axis, temperature)
 
 
-def softmax_node(x: Tensor, p: np.ndarray, axis: int, temperature: float) -> Tensor:
+def softmax_node(x: Tensor, p: np.ndarray, axis: Any, temperature: float) -> Tensor:
     """Record ``p`` = softmax(x / T) as a graph node of x. Cross-entropy uses this too, to
     hand its saved probabilities to create_graph without computing them again."""
 
@@ -66,12 +75,12 @@ def softmax_node(x: Tensor, p: np.ndarray, axis: int, temperature: float) -> Ten
     return record(p, (x,), "softmax", backward)
 
 
-def _composed_logits(x: TensorLike, axis: int, temperature: float, where: Any,
-                     op_name: str) -> tuple[int, Tensor]:
+def _composed_logits(x: TensorLike, axis: Any, temperature: float, where: Any,
+                     op_name: str) -> tuple[Any, Tensor]:
     """The composed twins' shared start, in primitive ops: z = x / T, with the entries
     outside ``where`` set to -inf. Returns the checked axis and z."""
     x = as_float(x)
-    axis = check_axis(axis, x.ndim, op_name)
+    axis = class_axes(axis, x.ndim, op_name)
     temperature = check_temperature(temperature, op_name)
     mask = check_mask(where, x.shape, op_name)
     z = x if temperature == 1.0 else x / temperature
@@ -80,7 +89,7 @@ def _composed_logits(x: TensorLike, axis: int, temperature: float, where: Any,
     return axis, z
 
 
-def softmax_composed(x: TensorLike, axis: int = -1, temperature: float = 1.0, where: Any = None,
+def softmax_composed(x: TensorLike, axis: Any = -1, temperature: float = 1.0, where: Any = None,
                      stable: bool = True) -> Tensor:
     """softmax from primitive ops: ``e = exp(z); e / sum(e)`` with z = x / T (masked
     entries set to -inf with ``minigrad.where``). With ``stable`` the max is subtracted
@@ -97,8 +106,9 @@ def softmax_composed(x: TensorLike, axis: int = -1, temperature: float = 1.0, wh
 # ====================================================================== log_softmax
 
 
-def log_softmax(x: TensorLike, axis: int = -1, temperature: float = 1.0, where: Any = None) -> Tensor:
-    """Log-probabilities along ``axis``: log softmax(x / T).
+def log_softmax(x: TensorLike, axis: Any = -1, temperature: float = 1.0, where: Any = None) -> Tensor:
+    """Log-probabilities along ``axis`` (one axis, a tuple of axes, or None for all, as
+    in ``softmax``): log softmax(x / T).
 
     Formula: z - logsumexp(z) with z = x / T. Exponentiated, every slice sums to 1.
 
@@ -117,7 +127,7 @@ def log_softmax(x: TensorLike, axis: int = -1, temperature: float = 1.0, where: 
     Without ``where``, a slice of all -inf gives nan, as in PyTorch.
     """
     x = as_float(x)
-    axis = check_axis(axis, x.ndim, "log_softmax")
+    axis = class_axes(axis, x.ndim, "log_softmax")
     temperature = check_temperature(temperature, "log_softmax")
     mask = check_mask(where, x.shape, "log_softmax")
     z = log_softmax_array(x.data, axis, temperature, mask)
@@ -131,7 +141,7 @@ def log_softmax(x: TensorLike, axis: int = -1, temperature: float = 1.0, where: 
     return record(z, (x,), "log_softmax", backward)
 
 
-def log_softmax_composed(x: TensorLike, axis: int = -1, temperature: float = 1.0, where: Any = None,
+def log_softmax_composed(x: TensorLike, axis: Any = -1, temperature: float = 1.0, where: Any = None,
                          stable: bool = True) -> Tensor:
     """log_softmax from primitive ops. ``stable``: z - log(sum(exp(z))) with z = x / T
     shifted by its (constant) max; ``stable=False``: the naive log(softmax(x)), which
