@@ -81,6 +81,8 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     def _get_help_string(self, action: argparse.Action) -> str | None:
         if action.help and "(default" in action.help:
             return action.help
+        if action.default is None:  # a flag like --animate [GIF] or --save PATH: off unless given
+            return f"{action.help} (default: off)"
         if isinstance(action.default, (list, tuple)):  # as it is typed: 0.2,0.7,1
             shown = ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in action.default)
             return f"{action.help} (default: {shown.replace('%', '%%')})"

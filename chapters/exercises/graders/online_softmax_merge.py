@@ -89,7 +89,4 @@ def _check_fold(mod: ModuleType) -> None:
 def check(mod: ModuleType) -> None:
     """Grade a module defining ``merge`` and ``logsumexp_of_blocks``."""
     for part in (_check_merge, _check_fold):
-        try:
-            part(mod)
-        except NotImplementedError as todo:
-            raise AssertionError(f"not implemented yet: {todo}") from None
+        part(mod)  # an untouched starter raises NotImplementedError: grade.py says "not done yet"

@@ -12,10 +12,7 @@ from minigrad import calibration
 
 
 def _call(mod: Any, name: str, *args: Any) -> Any:
-    try:
-        return getattr(mod, name)(*args)
-    except NotImplementedError as error:
-        raise AssertionError(f"{name} is not implemented yet ({error})") from None
+    return getattr(mod, name)(*args)  # an untouched starter raises NotImplementedError
 
 
 def _nll(logits: np.ndarray, labels: np.ndarray, T: float) -> float:
