@@ -77,7 +77,9 @@ def topological_order(root: Tensor) -> list[Tensor]:
             order.append(t)
             continue
         stack.append((t, True))
-        stack.extend((inp, False) for inp in t._node.inputs if inp.requires_grad and inp not in visited)
+        for inp in t._node.inputs:
+            if inp.requires_grad and inp not in visited:
+                stack.append((inp, False))
     order.reverse()  # reversed post-order: a tensor comes before the tensors it was computed from
     return order
 
@@ -99,7 +101,8 @@ def run_backward(root: Tensor, grad: Tensor, retain_graph: bool, create_graph: b
             g = grads.pop(t, None)
             if g is None:  # nothing reached t (its users' rules returned None for it)
                 continue
-            g = _run_hooks(t, g)
+            if t._hooks:
+                g = _run_hooks(t, g)
             _keep_gradient(t, g, captured, create_graph)
             node = t._node
             if node is None:  # a leaf: nothing further back
@@ -136,9 +139,10 @@ def _call_rule(node: Node, g: Tensor, out: Tensor) -> tuple:
     rule = node.backward
     if rule is None:
         raise RuntimeError(FREED)
-    for t in (*node.inputs, out):  # none changed in place since the op ran?
-        if t._version > node.clock:
-            raise RuntimeError(_modified_message(node, t, out))
+    if state.changes != node.clock:  # something changed in place since the op ran: was it ours?
+        for t in (*node.inputs, out):
+            if t._version > node.clock:
+                raise RuntimeError(_modified_message(node, t, out))
     if state.anomaly:
         return anomaly.checked_rule(node, g, out)
     return rule(g, out)
@@ -163,10 +167,10 @@ def _as_gradient_of(t: Tensor, g: Any) -> Tensor:
     may return a plain array; it becomes a tensor here."""
     if not isinstance(g, type(t)):
         g = type(t)._wrap(np.asarray(g))
-    if g.data.shape != t.data.shape:
-        g = g.sum_to_size(t.data.shape)
-    if g.data.dtype != t.data.dtype:
-        g = g.astype(t.data.dtype)
+    if g._data.shape != t._data.shape:
+        g = g.sum_to_size(t._data.shape)
+    if g._data.dtype != t._data.dtype:
+        g = g.astype(t._data.dtype)
     return g
 
 
@@ -190,13 +194,11 @@ def _accumulate_grad(t: Tensor, g: Tensor, create_graph: bool) -> None:
     if t._grad is not None:  # (_grad, not the checked .grad: g already has t's shape and dtype)
         t._grad = t._grad + g
     else:
-        t._grad = g if create_graph else type(g)._wrap(g.data.copy())
+        t._grad = g if create_graph else type(g)._wrap(g._data.copy())
 
 
 def _run_hooks(t: Tensor, g: Tensor) -> Tensor:
     """Show ``g`` to each of t's hooks; a hook that returns a tensor replaces it."""
-    if not t._hooks:
-        return g
     for hook in list(t._hooks.values()):
         replaced = hook(g)
         if replaced is not None:

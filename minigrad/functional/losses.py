@@ -112,13 +112,14 @@ def label_distribution(target: np.ndarray | Tensor, n_classes: int, dtype: np.dt
     if isinstance(target, Tensor):  # class probabilities
         y = target if target.requires_grad else target.data
         denom = float(target.data.size // n_classes)
-        counts: np.ndarray | float = 1.0  # every sample counts
+        counts = 1.0  # every sample counts
     else:  # class indices
-        counts = target != ignore_index
-        y = np.zeros(target.shape + (n_classes,), dtype)
-        y[counts, target[counts]] = 1  # one-hot; a zero row for an ignored sample
-        denom = float(counts.sum() if w is None else w[target[counts]].sum(dtype=np.float64))
-        counts = counts[..., None]
+        y = (target[..., None] == np.arange(n_classes)).astype(dtype)  # one-hot: row n has a 1 at t_n
+        if 0 <= ignore_index < n_classes:  # (an ignore_index outside 0..C-1 matches no column)
+            y[target == ignore_index] = 0  # an ignored sample's row is all zeros
+        counts = y.sum(axis=-1, keepdims=True) if eps else 1.0  # 1 for a sample that counts, else 0
+        counted = target != ignore_index
+        denom = float(np.count_nonzero(counted) if w is None else w[target[counted]].sum(dtype=np.float64))
     if eps:
         y = (1 - eps) * y + (eps / n_classes) * counts
     if w is not None:
@@ -128,10 +129,13 @@ def label_distribution(target: np.ndarray | Tensor, n_classes: int, dtype: np.dt
 
 def label_times(y: np.ndarray | Tensor, log_p: np.ndarray) -> np.ndarray:
     """y * log p, with 0 wherever y is 0: a class the label gives no weight contributes
-    nothing, even where log p = -inf (a logit of -inf), as 0 log 0 = 0."""
+    nothing, even where log p is -inf (a logit of -inf) or nan (a row with a logit of
+    +inf, say an ignored sample's), as 0 log 0 = 0."""
     y = y.data if isinstance(y, Tensor) else y
-    return np.multiply(y, log_p, out=np.zeros(np.broadcast_shapes(y.shape, log_p.shape), log_p.dtype),
-                       where=y != 0)
+    product = y * log_p
+    if not np.isfinite(log_p).all():  # only infinite logits make it so: 0 * -inf is nan
+        product[np.broadcast_to(y, product.shape) == 0] = 0
+    return product
 
 
 def nll_loss(log_probs: TensorLike, target: TensorLike, weight: TensorLike | None = None,

@@ -24,26 +24,27 @@ import numpy as np
 from ..tensor import Tensor
 
 SHORT = 64  # the tricks pay for rows of up to this many entries ...
-MANY = 64  # ... and at least this many rows (below, numpy's own call is as quick)
+MANY = 64  # ... and the sum's for at least this many rows (below, np.ones costs more than it saves)
 
 
-def sum_along(x: Any, axis: int, keepdims: bool = True) -> Any:
+def sum_along(x: Any, axis: Any, keepdims: bool = True) -> Any:
     """``x.sum(axis=axis, keepdims=keepdims)`` (a Tensor is summed as a Tensor, in its graph)."""
-    if isinstance(x, Tensor) or not _short_rows(x, axis) or x.dtype.kind != "f":
+    if isinstance(x, Tensor) or not _short_last_axis(x, axis) or x.size < MANY * x.shape[-1] \
+            or x.dtype.kind != "f":
         return x.sum(axis=axis, keepdims=keepdims)
     return x @ np.ones((x.shape[-1], 1) if keepdims else x.shape[-1], x.dtype)
 
 
-def max_along(x: np.ndarray, axis: int) -> np.ndarray:
+def max_along(x: np.ndarray, axis: Any) -> np.ndarray:
     """``np.max(x, axis=axis, keepdims=True)``, and -inf along an axis of length 0."""
-    if not _short_rows(x, axis):
+    if x.size == 0:
         return np.max(x, axis=axis, keepdims=True, initial=-np.inf)
+    if not _short_last_axis(x, axis):
+        return np.max(x, axis=axis, keepdims=True)
     columns = np.asfortranarray(x.reshape(-1, x.shape[-1]))
-    top = np.maximum.reduce(columns, axis=1, initial=-np.inf)
-    return top.reshape(x.shape[:-1] + (1,))
+    return np.maximum.reduce(columns, axis=1).reshape(x.shape[:-1] + (1,))
 
 
-def _short_rows(x: np.ndarray, axis: int) -> bool:
-    """Many short rows, reduced along the last axis: where numpy's reduction is slow."""
-    last = x.ndim >= 2 and isinstance(axis, int) and axis % x.ndim == x.ndim - 1  # (not a tuple)
-    return last and x.shape[-1] <= SHORT and x.size >= MANY * x.shape[-1]
+def _short_last_axis(x: np.ndarray, axis: Any) -> bool:
+    """A reduction along a short last axis (not a tuple of axes): where numpy is slow."""
+    return isinstance(axis, int) and x.ndim >= 1 and axis % x.ndim == x.ndim - 1 and x.shape[-1] <= SHORT

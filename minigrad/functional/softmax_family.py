@@ -214,11 +214,12 @@ def log_softmax_array(x: np.ndarray, axis: int = -1, temperature: float = 1.0,
     a finite log). Entries outside ``mask`` get -inf; a slice with none taking part stays
     all -inf. (``log_softmax`` and ``cross_entropy`` both start here.)"""
     z, empty = _shifted(x, axis, temperature, mask)
+    if z.size == 0:
+        return z  # nothing to normalise (and an empty axis would sum to 0)
     total = sum_along(np.exp(z), axis)
     if empty is not None:
         total[empty] = 1  # log 1 = 0: the masked entries stay at -inf
-    with np.errstate(divide="ignore"):  # only an axis of length 0 sums to 0 here
-        z -= np.log(total)
+    z -= np.log(total)
     return z
 
 
