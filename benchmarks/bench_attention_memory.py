@@ -130,12 +130,16 @@ def line(row: dict) -> str:
     else:
         dense = f"{'skipped':>10} {'':>9}"
         ratios = f"{'':>8} {'':>8} {'':>10}"
-    return (f"{row['dtype']:>8} {row['L']:6d} | {dense} | {row['block_peak_mb']:10.1f} "
-            f"{row['block_s'] * 1e3:9.1f} | {ratios}")
+    return (
+        f"{row['dtype']:>8} {row['L']:6d} | {dense} | {row['block_peak_mb']:10.1f} "
+        f"{row['block_s'] * 1e3:9.1f} | {ratios}"
+    )
 
 
-HEADER = (f"{'dtype':>8} {'L':>6} | {'dense MB':>10} {'dense ms':>9} | {'block MB':>10} {'block ms':>9} | "
-          f"{'mem b/d':>8} {'time b/d':>8} {'max |diff|':>10}")
+HEADER = (
+    f"{'dtype':>8} {'L':>6} | {'dense MB':>10} {'dense ms':>9} | {'block MB':>10} {'block ms':>9} | "
+    f"{'mem b/d':>8} {'time b/d':>8} {'max |diff|':>10}"
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -144,22 +148,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dtypes", default="float32,float64")
     parser.add_argument("--d", type=int, default=64, help="feature size of q, k and v")
     parser.add_argument("--block-size", type=int, default=256)
-    parser.add_argument("--dense-max-length", type=int, default=4096,
-                        help="skip the dense path above this length")
-    parser.add_argument("--min-rounds", type=int, default=3,
-                        help="timing rounds per length, at least (one above L = 4096)")
-    parser.add_argument("--budget", type=float, default=2.0,
-                        help="seconds of timing per length: more rounds (up to 50) while below it")
+    parser.add_argument(
+        "--dense-max-length", type=int, default=4096, help="skip the dense path above this length"
+    )
+    parser.add_argument(
+        "--min-rounds", type=int, default=3, help="timing rounds per length, at least (one above L = 4096)"
+    )
+    parser.add_argument(
+        "--budget",
+        type=float,
+        default=2.0,
+        help="seconds of timing per length: more rounds (up to 50) while below it",
+    )
     parser.add_argument("--quick", action="store_true", help="L up to 2048, short timing")
     parser.add_argument("--save", type=Path, help="write the results to this JSON file")
     args = parser.parse_args(argv)
     lengths = [int(n) for n in args.lengths.split(",")]
     if args.quick:
         lengths, args.min_rounds, args.budget = [n for n in lengths if n <= 2048], 1, 0.2
-    print(f"{platform.processor() or platform.machine()}; Python {platform.python_version()}, "
-          f"numpy {np.__version__}, minigrad {mg.__version__}; one BLAS thread")
-    print(f"self-attention forward + backward, d = {args.d}, block_size = {args.block_size}; "
-          "peak traced memory (MB) and median time (ms); b/d = blockwise / dense")
+    print(
+        f"{platform.processor() or platform.machine()}; Python {platform.python_version()}, "
+        f"numpy {np.__version__}, minigrad {mg.__version__}; one BLAS thread"
+    )
+    print(
+        f"self-attention forward + backward, d = {args.d}, block_size = {args.block_size}; "
+        "peak traced memory (MB) and median time (ms); b/d = blockwise / dense"
+    )
     print(HEADER)
     print("-" * len(HEADER))
     rows = []
@@ -169,8 +183,10 @@ def main(argv: list[str] | None = None) -> int:
             print(line(rows[-1]), flush=True)
     skipped = [r["L"] for r in rows if "dense_s" not in r]
     if skipped:
-        print(f"dense skipped at L = {sorted(set(skipped))} (above --dense-max-length "
-              f"{args.dense_max_length}: several (L, L) arrays of up to 512 MB each)")
+        print(
+            f"dense skipped at L = {sorted(set(skipped))} (above --dense-max-length "
+            f"{args.dense_max_length}: several (L, L) arrays of up to 512 MB each)"
+        )
     if args.save:
         args.save.parent.mkdir(parents=True, exist_ok=True)
         tmp = args.save.with_suffix(".tmp")

@@ -56,8 +56,9 @@ def load(name: str) -> tuple[np.ndarray, np.ndarray]:
 
 def error(W: np.ndarray, b: np.ndarray, ref: LogisticRegression) -> float:
     """The largest distance to the optimum, over W and the centred intercepts."""
-    return max(np.abs(W - ref.coef_.T).max(),
-               np.abs((b - b.mean()) - (ref.intercept_ - ref.intercept_.mean())).max())
+    return max(
+        np.abs(W - ref.coef_.T).max(), np.abs((b - b.mean()) - (ref.intercept_ - ref.intercept_.mean())).max()
+    )
 
 
 class Objective:
@@ -154,22 +155,27 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="one repeat, 5 s budgets")
     args = parser.parse_args()
     repeats, budget = (1, 5.0) if args.quick else (5, 30.0)
-    tols = [10.0 ** -k for k in range(2, 15)]
-    print(f"{platform.processor() or platform.machine()}; Python {platform.python_version()}, "
-          f"numpy {np.__version__}, scikit-learn {sklearn_version}; one thread")
+    tols = [10.0**-k for k in range(2, 15)]
+    print(
+        f"{platform.processor() or platform.machine()}; Python {platform.python_version()}, "
+        f"numpy {np.__version__}, scikit-learn {sklearn_version}; one thread"
+    )
     print("time until every coefficient is within the threshold of the optimum (Newton-CG at tol 1e-12);")
     print("ratio: to scikit-learn's lbfgs; L-BFGS times: median of the loosest tolerance that gets there")
-    header = f"{'problem':<13}| {'method':<19}| " + " | ".join(f"{'within ' + format(t, 'g'):<38}"
-                                                          for t in THRESHOLDS)
+    header = f"{'problem':<13}| {'method':<19}| " + " | ".join(
+        f"{'within ' + format(t, 'g'):<38}" for t in THRESHOLDS
+    )
     print(header)
     print("-" * len(header))
     for name, C in PROBLEMS:
         X, y = load(name)
         ref = LogisticRegression(C=C, solver="newton-cg", tol=1e-12, max_iter=1000).fit(X, y)
-        rows = {"scikit-learn lbfgs": ladder(sklearn_lbfgs, X, y, C, ref, tols, repeats),
-                "minigrad LBFGS": ladder(minigrad_lbfgs, X, y, C, ref, tols, repeats),
-                "minigrad SGD": first_order(X, y, C, ref, "sgd", budget),
-                "minigrad Adam": first_order(X, y, C, ref, "adam", budget)}
+        rows = {
+            "scikit-learn lbfgs": ladder(sklearn_lbfgs, X, y, C, ref, tols, repeats),
+            "minigrad LBFGS": ladder(minigrad_lbfgs, X, y, C, ref, tols, repeats),
+            "minigrad SGD": first_order(X, y, C, ref, "sgd", budget),
+            "minigrad Adam": first_order(X, y, C, ref, "adam", budget),
+        }
         sk = rows["scikit-learn lbfgs"]
         for method, result in rows.items():
             cells = " | ".join(cell(result[t], sk[t][0]) for t in THRESHOLDS)

@@ -76,6 +76,7 @@ def _gathered_back(idx):
         z = np.zeros_like(x)
         np.add.at(z, idx, g)
         return (z,)
+
     return back
 
 
@@ -97,25 +98,41 @@ def make_ops(n: int) -> dict[str, Op]:
         "mul": (_flat, lambda a, b: a * b, np.multiply, lambda g, a, b, out: (g * b, g * a)),
         "div": (_flat, lambda a, b: a / b, np.divide, lambda g, a, b, out: (g / b, -g * out / b)),
         "neg": (_unary, lambda a: -a, np.negative, lambda g, a, out: (-g,)),
-        "pow 2": (_unary, lambda a: a ** 2, lambda a: a ** 2, lambda g, a, out: (g * 2 * a,)),
+        "pow 2": (_unary, lambda a: a**2, lambda a: a**2, lambda g, a, out: (g * 2 * a,)),
         "exp": (_unary, mg.exp, np.exp, lambda g, a, out: (g * out,)),
         "log": (_unary, mg.log, np.log, lambda g, a, out: (g / a,)),
         "sqrt": (_unary, mg.sqrt, np.sqrt, lambda g, a, out: (g * 0.5 / out,)),
         "tanh": (_unary, mg.tanh, np.tanh, lambda g, a, out: (g * (1 - out * out),)),
         "relu": (_unary, mg.relu, lambda a: np.maximum(a, 0), lambda g, a, out: (g * (a > 0),)),
         "maximum": (_flat, mg.maximum, np.maximum, lambda g, a, b, out: (g * (a > b), g * (a <= b))),
-        "where": (_flat, lambda a, b: mg.where(mask, a, b), lambda a, b: np.where(mask, a, b),
-                  lambda g, a, b, out: (g * mask, g * ~mask)),
-        "clip": (_unary, lambda a: a.clip(0.8, 1.5), lambda a: np.clip(a, 0.8, 1.5),
-                 lambda g, a, out: (g * ((a >= 0.8) & (a <= 1.5)),)),
+        "where": (
+            _flat,
+            lambda a, b: mg.where(mask, a, b),
+            lambda a, b: np.where(mask, a, b),
+            lambda g, a, b, out: (g * mask, g * ~mask),
+        ),
+        "clip": (
+            _unary,
+            lambda a: a.clip(0.8, 1.5),
+            lambda a: np.clip(a, 0.8, 1.5),
+            lambda g, a, out: (g * ((a >= 0.8) & (a <= 1.5)),),
+        ),
         "matmul": (_linear, lambda x, w: x @ w, np.matmul, lambda g, x, w, out: (g @ w.T, x.T @ g)),
         "sum": (_unary, lambda a: a.sum(), np.sum, lambda g, a, out: (np.full_like(a, g),)),
         "mean": (_unary, lambda a: a.mean(), np.mean, lambda g, a, out: (np.full_like(a, g / a.size),)),
-        "sum axis=0": (_matrix, lambda a: a.sum(axis=0), lambda a: a.sum(axis=0),
-                       lambda g, a, out: (np.broadcast_to(g, a.shape).copy(),)),
+        "sum axis=0": (
+            _matrix,
+            lambda a: a.sum(axis=0),
+            lambda a: a.sum(axis=0),
+            lambda g, a, out: (np.broadcast_to(g, a.shape).copy(),),
+        ),
         "max": (_unary, lambda a: a.max(), np.max, _max_back),
-        "reshape": (_matrix, lambda a: a.reshape(-1), lambda a: a.reshape(-1),
-                    lambda g, a, out: (g.reshape(a.shape),)),
+        "reshape": (
+            _matrix,
+            lambda a: a.reshape(-1),
+            lambda a: a.reshape(-1),
+            lambda g, a, out: (g.reshape(a.shape),),
+        ),
         "transpose": (_matrix, lambda a: a.T, lambda a: a.T, lambda g, a, out: (g.T,)),
         "getitem [::2]": (_unary, lambda a: a[::2], lambda a: a[::2], _sliced_back),
         "gather a[idx]": (_unary, lambda a: a[idx], lambda a: a[idx], _gathered_back(idx)),
@@ -125,8 +142,9 @@ def make_ops(n: int) -> dict[str, Op]:
 # ---------------------------------------------------------------- timing
 
 
-def per_call(fns: dict[str, Callable[[], object]], repeats: int = 9,
-             min_time: float = 0.01) -> dict[str, float]:
+def per_call(
+    fns: dict[str, Callable[[], object]], repeats: int = 9, min_time: float = 0.01
+) -> dict[str, float]:
     """Median seconds per call of each function. Each is warmed up and given a loop count
     so that one repeat lasts at least ``min_time``; the repeats of all the functions are
     interleaved, so a slow moment of the machine hits numpy and minigrad alike."""
@@ -169,13 +187,15 @@ def measure(name: str, op: Op, n: int) -> dict[str, float]:
     for leaf, expected in zip(leaves, numpy_forward_backward()):
         np.testing.assert_allclose(leaf.grad.data, expected, rtol=1e-12, err_msg=name)
 
-    return per_call({
-        "np fwd": lambda: np_fn(*arrays),
-        "mg fwd": lambda: mg_fn(*consts),
-        "mg fwd rg": lambda: mg_fn(*leaves),
-        "np f+b": numpy_forward_backward,
-        "mg f+b": minigrad_forward_backward,
-    })
+    return per_call(
+        {
+            "np fwd": lambda: np_fn(*arrays),
+            "mg fwd": lambda: mg_fn(*consts),
+            "mg fwd rg": lambda: mg_fn(*leaves),
+            "np f+b": numpy_forward_backward,
+            "mg f+b": minigrad_forward_backward,
+        }
+    )
 
 
 # ---------------------------------------------------------------- the table
@@ -190,14 +210,18 @@ def compare(ours: float, theirs: float) -> str:
     return f"{ours / theirs:6.1f} {us(ours - theirs)}"
 
 
-HEADER = (f"{'op':<14}{'n':>8} |{'np fwd':>9}{'mg fwd':>9}{'x':>7}{'+us':>9} |{'mg fwd rg':>9}"
-          f"{'x':>7}{'+us':>9} |{'np f+b':>9}{'mg f+b':>9}{'x':>7}{'+us':>9}")
+HEADER = (
+    f"{'op':<14}{'n':>8} |{'np fwd':>9}{'mg fwd':>9}{'x':>7}{'+us':>9} |{'mg fwd rg':>9}"
+    f"{'x':>7}{'+us':>9} |{'np f+b':>9}{'mg f+b':>9}{'x':>7}{'+us':>9}"
+)
 
 
 def row(name: str, n: int, t: dict[str, float]) -> str:
-    return (f"{name:<14}{n:>8} |{us(t['np fwd'])}{us(t['mg fwd'])} {compare(t['mg fwd'], t['np fwd'])} |"
-            f"{us(t['mg fwd rg'])} {compare(t['mg fwd rg'], t['np fwd'])} |"
-            f"{us(t['np f+b'])}{us(t['mg f+b'])} {compare(t['mg f+b'], t['np f+b'])}")
+    return (
+        f"{name:<14}{n:>8} |{us(t['np fwd'])}{us(t['mg fwd'])} {compare(t['mg fwd'], t['np fwd'])} |"
+        f"{us(t['mg fwd rg'])} {compare(t['mg fwd rg'], t['np fwd'])} |"
+        f"{us(t['np f+b'])}{us(t['mg f+b'])} {compare(t['mg f+b'], t['np f+b'])}"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -212,8 +236,10 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(f"unknown op(s) {unknown}; choose from {sorted(make_ops(1))}")
 
     started = time.perf_counter()
-    print(f"minigrad {mg.__version__}, numpy {np.__version__}, Python {platform.python_version()}, "
-          f"{platform.machine()}, OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}")
+    print(
+        f"minigrad {mg.__version__}, numpy {np.__version__}, Python {platform.python_version()}, "
+        f"{platform.machine()}, OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}"
+    )
     print("times in microseconds per call (median); x = minigrad / numpy; +us = minigrad - numpy")
     print(HEADER)
     print("-" * len(HEADER))

@@ -42,8 +42,7 @@ try:
 except ImportError:  # PyTorch is optional: its column is left out
     torch = None
 
-SIZES = {"tiny": (32, 2, 3), "small": (256, 64, 10), "digits": (1797, 64, 10),
-         "large": (4096, 784, 10)}
+SIZES = {"tiny": (32, 2, 3), "small": (256, 64, 10), "digits": (1797, 64, 10), "large": (4096, 784, 10)}
 MLP_SIZES = ("small", "digits")
 LR = 0.1
 
@@ -198,8 +197,10 @@ def check_agreement(makers: dict[str, Callable[[], tuple[Step, Params]]], steps:
     for name, arrays in results.items():
         for ours, floor in zip(arrays, results["numpy"]):
             if not np.allclose(ours, floor, rtol=1e-4, atol=1e-6):
-                raise AssertionError(f"{name} disagrees with numpy after {steps} steps "
-                                     f"(max difference {np.abs(ours - floor).max():.3g})")
+                raise AssertionError(
+                    f"{name} disagrees with numpy after {steps} steps "
+                    f"(max difference {np.abs(ours - floor).max():.3g})"
+                )
 
 
 def measure(steps: dict[str, Step], rounds: int, budget: float) -> dict[str, list[float]]:
@@ -245,8 +246,10 @@ def machine() -> str:
     except (OSError, StopIteration):
         pass
     blas = " ".join(f"{k}={v}" for k, v in sorted(os.environ.items()) if k.startswith("OPENBLAS"))
-    return (f"{cpu}, {os.cpu_count()} cores; Python {platform.python_version()}, numpy {np.__version__}, "
-            f"torch {torch.__version__ if torch else 'not installed'}, minigrad {mg.__version__}; {blas}")
+    return (
+        f"{cpu}, {os.cpu_count()} cores; Python {platform.python_version()}, numpy {np.__version__}, "
+        f"torch {torch.__version__ if torch else 'not installed'}, minigrad {mg.__version__}; {blas}"
+    )
 
 
 def main() -> None:
@@ -264,17 +267,36 @@ def main() -> None:
     use_torch = torch is not None and not args.no_torch
 
     print(machine())
-    print(f"one thread everywhere; {rounds} interleaved rounds; microseconds per step (median) "
-          f"and the median per-round ratio to numpy")
+    print(
+        f"one thread everywhere; {rounds} interleaved rounds; microseconds per step (median) "
+        f"and the median per-round ratio to numpy"
+    )
     names = ["minigrad"] + (["torch"] if use_torch else [])
     head = " | ".join([f"{'workload':<22}", f"{'numpy':>9}"] + [f"{n:>16}" for n in names])
     print(head)
     print("-" * len(head))
-    workloads = [(f"softmax reg {size}", problem(*SIZES[size]), numpy_regression_checked,
-                  minigrad_regression_checked, torch_regression_checked) for size in sizes]
+    workloads = [
+        (
+            f"softmax reg {size}",
+            problem(*SIZES[size]),
+            numpy_regression_checked,
+            minigrad_regression_checked,
+            torch_regression_checked,
+        )
+        for size in sizes
+    ]
     if not args.no_extras:
-        workloads += [(f"2-layer MLP {size}", mlp_problem(*SIZES[size]), numpy_mlp_checked,
-                       minigrad_mlp_checked, torch_mlp_checked) for size in MLP_SIZES if size in sizes]
+        workloads += [
+            (
+                f"2-layer MLP {size}",
+                mlp_problem(*SIZES[size]),
+                numpy_mlp_checked,
+                minigrad_mlp_checked,
+                torch_mlp_checked,
+            )
+            for size in MLP_SIZES
+            if size in sizes
+        ]
     for label, data, np_make, mg_make, torch_make in workloads:
         makers = {"numpy": partial(np_make, *data), "minigrad": partial(mg_make, *data)}
         if use_torch:
@@ -288,13 +310,18 @@ def main() -> None:
     print("\nfused against composed cross-entropy (minigrad, the same regression step)")
     for size in [s for s in sizes if s != "tiny"]:
         X, y, W, b = problem(*SIZES[size])
-        steps = {"fused": minigrad_regression(X, y, W, b),
-                 "composed": minigrad_regression(X, y, W, b, F.cross_entropy_composed)}
+        steps = {
+            "fused": minigrad_regression(X, y, W, b),
+            "composed": minigrad_regression(X, y, W, b, F.cross_entropy_composed),
+        }
         t = measure(steps, rounds, budget)
         fused, composed = statistics.median(t["fused"]), statistics.median(t["composed"])
         ratio = statistics.median(c / f for c, f in zip(t["composed"], t["fused"]))
-        print(f"{size:<8} fused {fused * 1e6:9.1f} us   composed {composed * 1e6:9.1f} us   "
-              f"composed/fused {ratio:.2f}x", flush=True)
+        print(
+            f"{size:<8} fused {fused * 1e6:9.1f} us   composed {composed * 1e6:9.1f} us   "
+            f"composed/fused {ratio:.2f}x",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -83,8 +83,10 @@ class _PrintedOutputChecker:
         if self.pending is None:
             return None
         line, printed = self.pending
-        return (f"the python block at line {line} printed output that no ```output block "
-                f"shows; add one right after it:\n{printed}")
+        return (
+            f"the python block at line {line} printed output that no ```output block "
+            f"shows; add one right after it:\n{printed}"
+        )
 
     def python(self, example: Example) -> str | None:
         __tracebackhide__ = True
@@ -110,9 +112,13 @@ class _PrintedOutputChecker:
         expected, actual = _normalise(str(example.parsed)), _normalise(printed)
         if expected == actual:
             return None
-        diff = difflib.unified_diff(expected.splitlines(), actual.splitlines(),
-                                    "shown in the chapter", f"printed by the block at line {line}",
-                                    lineterm="")
+        diff = difflib.unified_diff(
+            expected.splitlines(),
+            actual.splitlines(),
+            "shown in the chapter",
+            f"printed by the block at line {line}",
+            lineterm="",
+        )
         return "the output block differs from what the code printed:\n" + "\n".join(diff)
 
 
@@ -125,8 +131,12 @@ def _static_problems(text: str, fences: list, shown_outputs: list[str]) -> list[
             if prose[i] != "\n":
                 prose[i] = " "
     prose_text = "".join(prose)
-    return (_code_problems(text, fences) + _math_problems(prose_text)
-            + _number_problems(prose_text, shown_outputs) + _figure_default_problems(text))
+    return (
+        _code_problems(text, fences)
+        + _math_problems(prose_text)
+        + _number_problems(prose_text, shown_outputs)
+        + _figure_default_problems(text)
+    )
 
 
 def _code_problems(text: str, fences: list) -> list[str]:
@@ -139,8 +149,7 @@ def _code_problems(text: str, fences: list) -> list[str]:
             problems.append(f"line {line}: a ```{language} block is not run; write exactly ```python")
     for match in _HIDDEN_CODE.finditer(text):
         line = text.count("\n", 0, match.start()) + 1
-        problems.append(f"line {line}: code in an HTML comment is not allowed: the reader must see "
-                        "all code")
+        problems.append(f"line {line}: code in an HTML comment is not allowed: the reader must see all code")
     return problems
 
 
@@ -150,8 +159,10 @@ def _figure_default_problems(text: str) -> list[str]:
     for match in _FIGURE_DEFAULT.finditer(text):
         if Path(match.group(1)).as_posix().rstrip("/").endswith("chapters/figures"):
             line = text.count("\n", 0, match.start()) + 1
-            problems.append(f"line {line}: the default of {FIGURES_ENV} must be a scratch folder (like "
-                            "out/chapters), so that running the code never overwrites a committed figure")
+            problems.append(
+                f"line {line}: the default of {FIGURES_ENV} must be a scratch folder (like "
+                "out/chapters), so that running the code never overwrites a committed figure"
+            )
     return problems
 
 
@@ -160,8 +171,10 @@ def _math_problems(prose_text: str) -> list[str]:
     for number, line in enumerate(prose_text.splitlines(), start=1):
         bare = _CODE_SPAN.sub("", line).replace("\\$", "").replace("$$", "")
         if bare.count("$") % 2:
-            problems.append(f"line {number}: inline math must open and close on the same line "
-                            "($...$ across a line break may not render on GitHub)")
+            problems.append(
+                f"line {number}: inline math must open and close on the same line "
+                "($...$ across a line break may not render on GitHub)"
+            )
     return problems
 
 
@@ -172,8 +185,10 @@ def _number_problems(prose_text: str, shown_outputs: list[str]) -> list[str]:
         number = match.group(0)
         if _is_result_number(number) and number not in printed_numbers:
             line = prose_text.count("\n", 0, match.start()) + 1
-            problems.append(f"line {line}: the prose states {number}, which no output block shows "
-                            "(quote numbers exactly as the code prints them)")
+            problems.append(
+                f"line {line}: the prose states {number}, which no output block shows "
+                "(quote numbers exactly as the code prints them)"
+            )
     return problems
 
 
@@ -184,8 +199,10 @@ def run_chapter(path: Path, fig_dir: Path, committed_figures: Path = COMMITTED_F
     __tracebackhide__ = True
     path, fig_dir = Path(path), Path(fig_dir)
     if fig_dir.is_dir() and any(fig_dir.iterdir()):
-        raise ValueError(f"{fig_dir} is not empty: give each run a fresh directory, so that a "
-                         "figure found there is one this run wrote")
+        raise ValueError(
+            f"{fig_dir} is not empty: give each run a fresh directory, so that a "
+            "figure found there is one this run wrote"
+        )
     text = path.read_text(encoding="utf-8")
     fences = list(FencedCodeBlockLexer(language=r"[^\n]*")(Document(text, str(path))))
     outputs = [str(r.lexemes["source"]) for r in fences if str(r.lexemes["language"]).strip() == "output"]
@@ -194,8 +211,9 @@ def run_chapter(path: Path, fig_dir: Path, committed_figures: Path = COMMITTED_F
         raise ChapterError(f"{path}:\n  " + "\n  ".join(problems))
 
     checker = _PrintedOutputChecker()
-    sybil = Sybil(parsers=[CodeBlockParser("python", checker.python),
-                           CodeBlockParser("output", checker.output)])
+    sybil = Sybil(
+        parsers=[CodeBlockParser("python", checker.python), CodeBlockParser("output", checker.output)]
+    )
     document = sybil.parse(path)
     saved_env = os.environ.get(FIGURES_ENV)
     os.environ[FIGURES_ENV] = str(fig_dir)
@@ -217,13 +235,20 @@ def run_chapter(path: Path, fig_dir: Path, committed_figures: Path = COMMITTED_F
 
     shown = _FIGURE_LINK.findall(text)
     written = sorted(p.name for p in fig_dir.iterdir()) if fig_dir.is_dir() else []
-    problems = [f"the chapter shows figures/{name}, but its code did not write it" for name in shown
-                if name not in written]
-    problems += [f"the chapter shows figures/{name}, but chapters/figures/{name} is not there "
-                 "(run python chapters/make_figures.py and commit it)" for name in shown
-                 if not (committed_figures / name).is_file()]
-    problems += [f"the code wrote {name}, which the chapter does not show" for name in written
-                 if name not in shown]
+    problems = [
+        f"the chapter shows figures/{name}, but its code did not write it"
+        for name in shown
+        if name not in written
+    ]
+    problems += [
+        f"the chapter shows figures/{name}, but chapters/figures/{name} is not there "
+        "(run python chapters/make_figures.py and commit it)"
+        for name in shown
+        if not (committed_figures / name).is_file()
+    ]
+    problems += [
+        f"the code wrote {name}, which the chapter does not show" for name in written if name not in shown
+    ]
     if problems:
         raise ChapterError(f"{path}:\n  " + "\n  ".join(problems))
     return shown

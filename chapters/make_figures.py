@@ -58,8 +58,11 @@ def readme_example_figures() -> list[str]:
     (``../examples/figures/NAME`` from a chapter)."""
     texts = [(ROOT / "README.md").read_text(encoding="utf-8")]
     texts += [p.read_text(encoding="utf-8") for p in sorted((ROOT / "chapters").glob("[0-9][0-9]-*.md"))]
-    found = [name for text in texts
-             for name in re.findall(r"!\[[^\]]*\]\((?:\.\./)?examples/figures/([^)\s]+)\)", text)]
+    found = [
+        name
+        for text in texts
+        for name in re.findall(r"!\[[^\]]*\]\((?:\.\./)?examples/figures/([^)\s]+)\)", text)
+    ]
     return sorted(set(found))
 
 
@@ -77,10 +80,18 @@ def make_example_figures() -> list[str]:
             continue
         with tempfile.TemporaryDirectory() as scratch:
             script = str(ROOT / "examples" / command[0])
-            animate = [arg for name in names if name.endswith(".gif")  # a GIF: --animate makes it
-                       for arg in ("--animate", str(Path(scratch) / name))]
-            subprocess.run([sys.executable, script, *command[1:], "--out", scratch, *animate],
-                           check=True, stdout=subprocess.DEVNULL, cwd=scratch)
+            animate = [
+                arg
+                for name in names
+                if name.endswith(".gif")  # a GIF: --animate makes it
+                for arg in ("--animate", str(Path(scratch) / name))
+            ]
+            subprocess.run(
+                [sys.executable, script, *command[1:], "--out", scratch, *animate],
+                check=True,
+                stdout=subprocess.DEVNULL,
+                cwd=scratch,
+            )
             for name in names:
                 image = (Path(scratch) / name).read_bytes()
                 atomic_write(EXAMPLE_FIGURES / name, lambda f, image=image: f.write(image))

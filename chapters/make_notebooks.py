@@ -38,8 +38,9 @@ NOTEBOOKS_DIR = CHAPTERS_DIR / "notebooks"
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
 # a fold that holds code: <details> (up to its </details>) with a ```python block inside
-_DETAILS = re.compile(r"<details>\s*(?:<summary>(?P<summary>.*?)</summary>)?(?P<body>.*?)</details>",
-                      re.DOTALL)
+_DETAILS = re.compile(
+    r"<details>\s*(?:<summary>(?P<summary>.*?)</summary>)?(?P<body>.*?)</details>", re.DOTALL
+)
 # a Markdown link or image target, relative to the chapter: not a URL, an anchor or absolute
 _RELATIVE_LINK = re.compile(r"(\]\()(?![a-zA-Z][a-zA-Z0-9+.-]*:|#|/)([^)\s]+)(\))")
 _CHAPTER_NAME = re.compile(r"^\d\d-[^/]*\.md$")
@@ -81,12 +82,14 @@ def notebook_for(chapter: Path) -> nbformat.NotebookNode:
     nb = jupytext.reads(text, fmt="md")
     for cell in nb.cells:
         if cell.cell_type == "markdown":
-            cell.source = _RELATIVE_LINK.sub(lambda m: m.group(1) + _relink(m.group(2)) + m.group(3),
-                                             cell.source)
+            cell.source = _RELATIVE_LINK.sub(
+                lambda m: m.group(1) + _relink(m.group(2)) + m.group(3), cell.source
+            )
     origin = nbformat.v4.new_markdown_cell(
         f"*Generated from the chapter [{chapter.name}](../{chapter.name}) by "
         "`python chapters/make_notebooks.py`: edit the chapter, not this notebook. "
-        "Run the cells in order; the shown outputs are what each cell prints.*")
+        "Run the cells in order; the shown outputs are what each cell prints.*"
+    )
     nb.cells.insert(0, origin)
     for i, cell in enumerate(nb.cells):
         cell.id = f"cell-{i:03d}"
@@ -127,8 +130,11 @@ def write_notebook(nb: nbformat.NotebookNode, path: Path) -> None:
 
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="make_notebooks.py", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--check", action="store_true",
-                        help="write nothing; list stale or missing notebooks and exit 1 if there are any")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; list stale or missing notebooks and exit 1 if there are any",
+    )
     args = parser.parse_args(argv)
     chapters = chapter_paths()
     if args.check:

@@ -89,10 +89,18 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
-def build_parser(name: str, description: str, datasets: Mapping[str, Mapping[str, float]] | None = None, *,
-                 epochs: int | None = None, lr: float | None = None, batch_size: int = 32,
-                 optimizer: str = "sgd", epochs_help: str = "passes over the training data",
-                 batch_help: str = "samples per step") -> argparse.ArgumentParser:
+def build_parser(
+    name: str,
+    description: str,
+    datasets: Mapping[str, Mapping[str, float]] | None = None,
+    *,
+    epochs: int | None = None,
+    lr: float | None = None,
+    batch_size: int = 32,
+    optimizer: str = "sgd",
+    epochs_help: str = "passes over the training data",
+    batch_help: str = "samples per step",
+) -> argparse.ArgumentParser:
     """The flags every example shares; add your own with ``parser.add_argument``.
 
     With ``datasets`` (each dataset's name mapped to its default ``epochs`` and ``lr``, the
@@ -107,34 +115,63 @@ def build_parser(name: str, description: str, datasets: Mapping[str, Mapping[str
             return f"{value:g}"
         return ", ".join(f"{d}: {v[key]:g}" for d, v in datasets.items())
 
-    parser = argparse.ArgumentParser(prog=f"{name}.py", description=description,
-                                     formatter_class=HelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog=f"{name}.py", description=description, formatter_class=HelpFormatter
+    )
     if datasets is not None:
-        parser.add_argument("--dataset", choices=list(datasets), default=next(iter(datasets)),
-                            help="the data to train on (default: %(default)s)")
+        parser.add_argument(
+            "--dataset",
+            choices=list(datasets),
+            default=next(iter(datasets)),
+            help="the data to train on (default: %(default)s)",
+        )
         parser.set_defaults(dataset_defaults=dict(datasets))
         epochs = lr = None  # filled in by parse(), from the chosen dataset
-    parser.add_argument("--epochs", type=positive_int, default=epochs,
-                        help=f"{epochs_help} (default: {default('epochs', epochs)})")
-    parser.add_argument("--lr", type=positive_float, default=lr,
-                        help=f"learning rate (default: {default('lr', lr)})")
-    parser.add_argument("--batch-size", type=positive_int, default=batch_size,
-                        help=f"{batch_help} (default: %(default)s)")
-    parser.add_argument("--optimizer", choices=("sgd", "adam"), default=optimizer,
-                        help="sgd (with momentum 0.9) or adam (default: %(default)s)")
-    parser.add_argument("--seed", type=non_negative_int, default=0,
-                        help="seed of every random choice: the data, the initial weights, the batch order "
-                             "and the sampling (default: %(default)s)")
-    parser.add_argument("--out", metavar="DIR", default=os.path.join("out", name),
-                        help="folder for the figures (default: %(default)s)")
-    parser.add_argument("--save", metavar="PATH", default=None,
-                        help="also save the trained parameters to PATH (minigrad.save, an .npz file) "
-                             "(default: not saved)")
-    parser.add_argument("--show", action="store_true",
-                        help="open the figures in windows at the end (default: off)")
-    parser.add_argument("--graph", action="store_true",
-                        help="also draw the computation graph of the loss (minigrad.draw_graph) "
-                             "(default: off)")
+    parser.add_argument(
+        "--epochs",
+        type=positive_int,
+        default=epochs,
+        help=f"{epochs_help} (default: {default('epochs', epochs)})",
+    )
+    parser.add_argument(
+        "--lr", type=positive_float, default=lr, help=f"learning rate (default: {default('lr', lr)})"
+    )
+    parser.add_argument(
+        "--batch-size", type=positive_int, default=batch_size, help=f"{batch_help} (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--optimizer",
+        choices=("sgd", "adam"),
+        default=optimizer,
+        help="sgd (with momentum 0.9) or adam (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=non_negative_int,
+        default=0,
+        help="seed of every random choice: the data, the initial weights, the batch order "
+        "and the sampling (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--out",
+        metavar="DIR",
+        default=os.path.join("out", name),
+        help="folder for the figures (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--save",
+        metavar="PATH",
+        default=None,
+        help="also save the trained parameters to PATH (minigrad.save, an .npz file) (default: not saved)",
+    )
+    parser.add_argument(
+        "--show", action="store_true", help="open the figures in windows at the end (default: off)"
+    )
+    parser.add_argument(
+        "--graph",
+        action="store_true",
+        help="also draw the computation graph of the loss (minigrad.draw_graph) (default: off)",
+    )
     return parser
 
 
@@ -202,13 +239,16 @@ def check_save_path(save: str) -> str | None:
 # ---------------------------------------------------------------- progress
 
 
-def progress(epoch: int, total: int, loss: float, metrics: Sequence[tuple[str, float, str]] = (),
-             prefix: str = "") -> None:
+def progress(
+    epoch: int, total: int, loss: float, metrics: Sequence[tuple[str, float, str]] = (), prefix: str = ""
+) -> None:
     """``epoch  3/20  loss 0.4321  test acc  91.2%``: ``metrics`` are (name, value, kind)
     with kind "%" for a fraction shown as a percentage, "" for a plain number."""
     width = len(str(total))
-    shown = "".join(f"  {name} {100 * value:5.1f}%" if kind == "%" else f"  {name} {value:.4f}"
-                    for name, value, kind in metrics)
+    shown = "".join(
+        f"  {name} {100 * value:5.1f}%" if kind == "%" else f"  {name} {value:.4f}"
+        for name, value, kind in metrics
+    )
     print(f"{prefix}epoch {epoch:>{width}}/{total}  loss {loss:.4f}{shown}", flush=True)
 
 
@@ -242,16 +282,27 @@ class Split:
     feature_names: tuple[str, ...]
 
 
-def split_and_standardize(X: np.ndarray, y: np.ndarray, seed: int, class_names: Sequence[str] | None = None,
-                          feature_names: Sequence[str] | None = None) -> Split:
+def split_and_standardize(
+    X: np.ndarray,
+    y: np.ndarray,
+    seed: int,
+    class_names: Sequence[str] | None = None,
+    feature_names: Sequence[str] | None = None,
+) -> Split:
     """A stratified 75/25 split, each feature scaled to mean 0 and std 1 on the train part."""
     X_train, X_test, y_train, y_test = data.train_test_split(X, y, test_size=0.25, seed=seed, stratify=True)
     scaled = data.standardize(X_train, X_test)
     k = int(y.max()) + 1
-    return Split(scaled.train, scaled.test, y_train, y_test,
-                 tuple(class_names) if class_names else tuple(f"class {i}" for i in range(k)),
-                 tuple(f"{f} (standardised)" for f in feature_names) if feature_names else
-                 tuple(f"feature {i + 1} (standardised)" for i in range(X.shape[1])))
+    return Split(
+        scaled.train,
+        scaled.test,
+        y_train,
+        y_test,
+        tuple(class_names) if class_names else tuple(f"class {i}" for i in range(k)),
+        tuple(f"{f} (standardised)" for f in feature_names)
+        if feature_names
+        else tuple(f"feature {i + 1} (standardised)" for i in range(X.shape[1])),
+    )
 
 
 # ---------------------------------------------------------------- training
@@ -287,12 +338,17 @@ class LossGuard:
             return
         if math.isfinite(value) and abs(value) <= self.EXPLODED * max(self.first or 0.0, 1.0):
             return
-        reason = (f"the loss is {value}" if not math.isfinite(value) else
-                  f"the loss reached {value:.3g}, more than {self.EXPLODED:g} times its first value "
-                  f"{self.first:.4g}")
-        raise TrainingDiverged(f"{self.prog}: error: training{self.what} diverged in epoch {epoch}: "
-                               f"{reason}; nothing was saved. The learning rate --lr {self.lr:g} is "
-                               "probably too large: try a smaller one.")
+        reason = (
+            f"the loss is {value}"
+            if not math.isfinite(value)
+            else f"the loss reached {value:.3g}, more than {self.EXPLODED:g} times its first value "
+            f"{self.first:.4g}"
+        )
+        raise TrainingDiverged(
+            f"{self.prog}: error: training{self.what} diverged in epoch {epoch}: "
+            f"{reason}; nothing was saved. The learning rate --lr {self.lr:g} is "
+            "probably too large: try a smaller one."
+        )
 
 
 def make_optimizer(name: str, params: Any, lr: float) -> optim.Optimizer:
@@ -335,14 +391,21 @@ class Classifier:
             return float(self.loss(logits, y).item()), float(np.mean(self.predict(logits.data) == y))
 
 
-def train(model: Classifier, params: list[mg.Tensor], split: Split, args: argparse.Namespace,
-          lr: float | None = None, after_step: Callable[[], None] | None = None,
-          label: str = "") -> History:
+def train(
+    model: Classifier,
+    params: list[mg.Tensor],
+    split: Split,
+    args: argparse.Namespace,
+    lr: float | None = None,
+    after_step: Callable[[], None] | None = None,
+    label: str = "",
+) -> History:
     """Minibatch training for ``args.epochs`` epochs with ``args.optimizer``; prints one
     progress line per epoch (unless ``label`` is None). The batch order depends only on
     ``args.seed``, so two models trained with the same args see the same batches."""
-    loader = data.DataLoader(split.X_train, split.y_train, batch_size=args.batch_size, shuffle=True,
-                             seed=args.seed)
+    loader = data.DataLoader(
+        split.X_train, split.y_train, batch_size=args.batch_size, shuffle=True, seed=args.seed
+    )
     opt = make_optimizer(args.optimizer, params, args.lr if lr is None else lr)
     guard = LossGuard(args)
     history = History()
@@ -357,12 +420,22 @@ def train(model: Classifier, params: list[mg.Tensor], split: Split, args: argpar
                 after_step()
         train_loss, train_acc = model.evaluate(split.X_train, split.y_train)
         test_loss, test_acc = model.evaluate(split.X_test, split.y_test)
-        for key, value in (("epoch", epoch), ("train_loss", train_loss), ("test_loss", test_loss),
-                           ("train_acc", train_acc), ("test_acc", test_acc)):
+        for key, value in (
+            ("epoch", epoch),
+            ("train_loss", train_loss),
+            ("test_loss", test_loss),
+            ("train_acc", train_acc),
+            ("test_acc", test_acc),
+        ):
             getattr(history, key).append(value)
         if label is not None:
-            progress(epoch, args.epochs, train_loss,
-                     [("train acc", train_acc, "%"), ("test acc", test_acc, "%")], prefix=label)
+            progress(
+                epoch,
+                args.epochs,
+                train_loss,
+                [("train acc", train_acc, "%"), ("test acc", test_acc, "%")],
+                prefix=label,
+            )
     return history
 
 
@@ -412,8 +485,9 @@ def save_state(path: str | None, state: Mapping[str, Any], what: str = "paramete
     return path
 
 
-def finish(figures: Figures, args: argparse.Namespace, state: Mapping[str, Any],
-           what: str = "parameters") -> str | None:
+def finish(
+    figures: Figures, args: argparse.Namespace, state: Mapping[str, Any], what: str = "parameters"
+) -> str | None:
     """The end of every example: save ``state`` if --save asked for it, list the figures
     written, and open windows if --show asked for them. Returns the saved path (or None)."""
     saved = save_state(args.save, state, what)

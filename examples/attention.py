@@ -50,8 +50,14 @@ KEY_NAMES = string.ascii_uppercase
 
 
 # ---------------------------------------------------------------- the task
-def make_dictionaries(n: int, rng: np.random.Generator, n_keys: int = 26, n_values: int = 10,
-                      min_pairs: int = 4, max_pairs: int = 10) -> dict[str, np.ndarray]:
+def make_dictionaries(
+    n: int,
+    rng: np.random.Generator,
+    n_keys: int = 26,
+    n_values: int = 10,
+    min_pairs: int = 4,
+    max_pairs: int = 10,
+) -> dict[str, np.ndarray]:
     """``n`` random dictionaries, padded to ``max_pairs`` slots.
 
     keys, values: (n, max_pairs) int, the pairs (-1 in padded slots);
@@ -72,8 +78,16 @@ def make_dictionaries(n: int, rng: np.random.Generator, n_keys: int = 26, n_valu
     real = keys >= 0
     targets = np.where(slot >= 0, np.take_along_axis(values, np.maximum(slot, 0), axis=1), IGNORE)
     mask = real[:, :, None] & real[:, None, :]  # (queries are real exactly where keys are)
-    return {"keys": keys, "values": values, "queries": queries, "targets": targets, "slot": slot,
-            "mask": mask, "n_keys": n_keys, "n_values": n_values}
+    return {
+        "keys": keys,
+        "values": values,
+        "queries": queries,
+        "targets": targets,
+        "slot": slot,
+        "mask": mask,
+        "n_keys": n_keys,
+        "n_values": n_values,
+    }
 
 
 def one_hot(ids: np.ndarray, n: int) -> np.ndarray:
@@ -117,8 +131,9 @@ class KeyValueAttention(nn.Module):
 
     def forward(self, queries: Any, pairs: Any, mask: np.ndarray) -> tuple[mg.Tensor, mg.Tensor]:
         """Logits (B, Lq, n_values) and the attention weights (B, Lq, Lk)."""
-        out, weights = scaled_dot_product_attention(self.to_query(queries), self.to_key(pairs),
-                                                    self.to_value(pairs), mask=mask, return_weights=True)
+        out, weights = scaled_dot_product_attention(
+            self.to_query(queries), self.to_key(pairs), self.to_value(pairs), mask=mask, return_weights=True
+        )
         return self.readout(out), weights
 
 
@@ -148,11 +163,11 @@ def _draw_weights(ax: Any, weights: np.ndarray, task: dict[str, Any], i: int, ti
         ax.add_patch(_patch(r - 0.42, r - 0.42, 0.84, 0.84, fill=False, edgecolor="red", lw=1.6))
     keys, values = task["keys"][i], task["values"][i]
     ax.set_xticks(range(n_slots))
-    ax.set_xticklabels([f"{KEY_NAMES[k]}:{v}" if k >= 0 else "pad" for k, v in zip(keys, values)],
-                       fontsize=8)
+    ax.set_xticklabels([f"{KEY_NAMES[k]}:{v}" if k >= 0 else "pad" for k, v in zip(keys, values)], fontsize=8)
     ax.set_yticks(range(n_slots))
-    ax.set_yticklabels([f"{KEY_NAMES[k]}?" if k >= 0 else "pad" for k in task["queries"][i, order]],
-                       fontsize=8)
+    ax.set_yticklabels(
+        [f"{KEY_NAMES[k]}?" if k >= 0 else "pad" for k in task["queries"][i, order]], fontsize=8
+    )
     ax.set_xlabel("stored pair (key:value), in its slot")
     ax.set_ylabel("query (the key asked for)")
     ax.set_title(title, fontsize=10)
@@ -165,20 +180,29 @@ def _patch(x: float, y: float, w: float, h: float, **style: Any) -> Any:
     return Rectangle((x, y), w, h, **style)
 
 
-def draw_weights(figs: Figures, before: np.ndarray, after: np.ndarray, task: dict[str, Any],
-                 acc_before: float, acc_after: float) -> None:
+def draw_weights(
+    figs: Figures,
+    before: np.ndarray,
+    after: np.ndarray,
+    task: dict[str, Any],
+    acc_before: float,
+    acc_after: float,
+) -> None:
     plt = plot.pyplot()
     sizes = (task["keys"] >= 0).sum(axis=1)
     picks = [int(np.argmax(sizes == 8)), int(np.argmax(sizes == 5))]  # two held-out dictionaries
     fig, axes = plt.subplots(2, 2, figsize=(10, 9.6), layout="constrained")
     for row, i in enumerate(picks):
         _draw_weights(axes[row, 0], before, task, i, f"before training (held-out accuracy {acc_before:.0%})")
-        image = _draw_weights(axes[row, 1], after, task, i,
-                              f"after training (held-out accuracy {acc_after:.0%})")
+        image = _draw_weights(
+            axes[row, 1], after, task, i, f"after training (held-out accuracy {acc_after:.0%})"
+        )
     fig.colorbar(image, ax=axes, shrink=0.5, label="attention weight (each real row sums to 1)")
-    fig.suptitle("Attention weights softmax(q k^T / sqrt(d)) on two held-out dictionaries\n"
-                 "red: the pair whose key matches the query (rows sorted so these lie on the diagonal);\n"
-                 "hatched: padding, masked out (a padded query sees no key: its weights are all 0)")
+    fig.suptitle(
+        "Attention weights softmax(q k^T / sqrt(d)) on two held-out dictionaries\n"
+        "red: the pair whose key matches the query (rows sorted so these lie on the diagonal);\n"
+        "hatched: padding, masked out (a padded query sees no key: its weights are all 0)"
+    )
     figs.save(fig, "weights")
 
 
@@ -207,8 +231,15 @@ def draw_training(figs: Figures, history: dict[str, list[float]], chance: float)
 
 # ---------------------------------------------------------------- main
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    parser = build_parser("attention", __doc__.split("\n\n")[0], epochs=10, lr=0.005, batch_size=32,
-                          optimizer="adam", batch_help="dictionaries per gradient step")
+    parser = build_parser(
+        "attention",
+        __doc__.split("\n\n")[0],
+        epochs=10,
+        lr=0.005,
+        batch_size=32,
+        optimizer="adam",
+        batch_help="dictionaries per gradient step",
+    )
     parser.add_argument("--train-size", type=positive_int, default=1500, help="training dictionaries")
     parser.add_argument("--test-size", type=positive_int, default=500, help="held-out dictionaries")
     parser.add_argument("--width", type=positive_int, default=16, help="size d of queries, keys, values")
@@ -224,14 +255,16 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     test_queries, test_pairs = encode(test)
     with mg.no_grad():
         before = model(test_queries, test_pairs, test["mask"])[1].data
-    print(f"{args.train_size} training and {args.test_size} held-out dictionaries of 4-10 pairs; "
-          f"best guess without the pairing: {100 * chance:.1f}%")
+    print(
+        f"{args.train_size} training and {args.test_size} held-out dictionaries of 4-10 pairs; "
+        f"best guess without the pairing: {100 * chance:.1f}%"
+    )
     history: dict[str, list[float]] = {"loss": [], "test_loss": [], "train_accuracy": [], "accuracy": []}
     guard = LossGuard(args)
     for epoch in range(args.epochs + 1):  # epoch 0: the untrained model, for reference
         order = rng.permutation(args.train_size) if epoch else []
         for start in range(0, len(order), args.batch_size):
-            rows = order[start:start + args.batch_size]
+            rows = order[start : start + args.batch_size]
             queries, pairs = encode(train, rows)
             logits, _ = model(queries, pairs, train["mask"][rows])
             loss = F.cross_entropy(logits, train["targets"][rows], ignore_index=IGNORE)
@@ -243,8 +276,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             opt.step()
         train_loss, train_acc = evaluate(model, train)
         test_loss, acc = evaluate(model, test)
-        for key, value in (("loss", train_loss), ("test_loss", test_loss), ("train_accuracy", train_acc),
-                           ("accuracy", acc)):
+        for key, value in (
+            ("loss", train_loss),
+            ("test_loss", test_loss),
+            ("train_accuracy", train_acc),
+            ("accuracy", acc),
+        ):
             history[key].append(value)
         progress(epoch, args.epochs, train_loss, [("train acc", train_acc, "%"), ("test acc", acc, "%")])
 
@@ -254,14 +291,22 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     answer_slot = np.maximum(test["slot"], 0)[..., None]
     on_match = np.take_along_axis(after, answer_slot, axis=-1)[..., 0][real]
     on_match_before = np.take_along_axis(before, answer_slot, axis=-1)[..., 0][real]
-    print(f"mean attention weight on the matching key: {on_match.mean():.3f} "
-          f"(before training {on_match_before.mean():.3f})")
+    print(
+        f"mean attention weight on the matching key: {on_match.mean():.3f} "
+        f"(before training {on_match_before.mean():.3f})"
+    )
     print(f"final test accuracy: {100 * acc:.1f}% (best guess without the pairing {100 * chance:.1f}%)")
     draw_weights(figs, before, after, test, history["accuracy"][0], acc)
     draw_training(figs, history, chance)
     finish(figs, args, model.state_dict())
-    return {"accuracy": acc, "initial_accuracy": history["accuracy"][0], "chance": chance, "history": history,
-            "weight_on_match": float(on_match.mean()), "figures": list(figs.paths)}
+    return {
+        "accuracy": acc,
+        "initial_accuracy": history["accuracy"][0],
+        "chance": chance,
+        "history": history,
+        "weight_on_match": float(on_match.mean()),
+        "figures": list(figs.paths),
+    }
 
 
 if __name__ == "__main__":

@@ -35,10 +35,11 @@ def split_digits(seed: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     standardised with the training part's statistics."""
     X, y = data.load_digits()
     X_rest, X_test, y_rest, y_test = data.train_test_split(X, y, test_size=0.25, seed=seed, stratify=True)
-    X_train, X_val, y_train, y_val = data.train_test_split(X_rest, y_rest, test_size=1 / 3, seed=seed,
-                                                           stratify=True)
+    X_train, X_val, y_train, y_val = data.train_test_split(
+        X_rest, y_rest, test_size=1 / 3, seed=seed, stratify=True
+    )
     scaled = data.standardize(X_train, np.concatenate([X_val, X_test]))
-    X_val, X_test = scaled.test[:len(y_val)], scaled.test[len(y_val):]
+    X_val, X_test = scaled.test[: len(y_val)], scaled.test[len(y_val) :]
     return {"train": (scaled.train, y_train), "val": (X_val, y_val), "test": (X_test, y_test)}
 
 
@@ -50,18 +51,23 @@ def logits_of(model: nn.Module, X: np.ndarray) -> np.ndarray:
 def report(name: str, logits: np.ndarray, y: np.ndarray, T: float = 1.0) -> dict[str, float]:
     """Accuracy, NLL and ECE of softmax(logits / T), printed on one line."""
     probs = F.softmax(logits, temperature=T).data
-    figures = {"accuracy": float(np.mean(probs.argmax(axis=1) == y)),
-               "nll": F.cross_entropy(logits / T, y).item(),
-               "ece": expected_calibration_error(probs, y, N_BINS),
-               "confidence": float(probs.max(axis=1).mean())}
-    print(f"{name:<28} accuracy {100 * figures['accuracy']:5.1f}%  NLL {figures['nll']:.4f}  "
-          f"ECE {figures['ece']:.4f}  mean confidence {figures['confidence']:.3f}")
+    figures = {
+        "accuracy": float(np.mean(probs.argmax(axis=1) == y)),
+        "nll": F.cross_entropy(logits / T, y).item(),
+        "ece": expected_calibration_error(probs, y, N_BINS),
+        "confidence": float(probs.max(axis=1).mean()),
+    }
+    print(
+        f"{name:<28} accuracy {100 * figures['accuracy']:5.1f}%  NLL {figures['nll']:.4f}  "
+        f"ECE {figures['ece']:.4f}  mean confidence {figures['confidence']:.3f}"
+    )
     return figures
 
 
 def main(argv: Sequence[str] | None = None) -> Result:
-    parser = build_parser("calibration", __doc__.split("\n\n")[0], epochs=60, lr=0.01, batch_size=64,
-                          optimizer="adam")
+    parser = build_parser(
+        "calibration", __doc__.split("\n\n")[0], epochs=60, lr=0.01, batch_size=64, optimizer="adam"
+    )
     parser.add_argument("--hidden", type=positive_int, default=128, help="hidden units")
     args = parse(parser, argv)
 
@@ -76,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> Result:
     for epoch in range(1, args.epochs + 1):
         order = rng.permutation(len(y_train))
         for start in range(0, len(order), args.batch_size):
-            rows = order[start:start + args.batch_size]
+            rows = order[start : start + args.batch_size]
             loss = F.cross_entropy(model(mg.Tensor(X_train[rows])), y_train[rows])
             if args.graph and epoch == 1 and start == 0:
                 figures.graph(loss)
@@ -96,15 +102,27 @@ def main(argv: Sequence[str] | None = None) -> Result:
     if before["accuracy"] != after["accuracy"]:
         raise AssertionError("temperature scaling changed the accuracy: argmax(z / T) must equal argmax(z)")
 
-    fig = reliability_diagrams([(f"before: ECE {before['ece']:.3f}, NLL {before['nll']:.3f}",
-                                 F.softmax(test_logits).data),
-                                (f"after T = {T:.2f}: ECE {after['ece']:.3f}, NLL {after['nll']:.3f}",
-                                 F.softmax(test_logits, temperature=T).data)], y_test, N_BINS)
+    fig = reliability_diagrams(
+        [
+            (f"before: ECE {before['ece']:.3f}, NLL {before['nll']:.3f}", F.softmax(test_logits).data),
+            (
+                f"after T = {T:.2f}: ECE {after['ece']:.3f}, NLL {after['nll']:.3f}",
+                F.softmax(test_logits, temperature=T).data,
+            ),
+        ],
+        y_test,
+        N_BINS,
+    )
     fig.suptitle("digits MLP, test set: reliability before and after temperature scaling", fontsize=10)
     figures.save(fig, "reliability")
     saved = finish(figures, args, {**model.state_dict(), "temperature": np.asarray(T)})
-    extra: dict[str, Any] = {"temperature": T, "before": before, "after": after, "test_logits": test_logits,
-                             "y_test": y_test}
+    extra: dict[str, Any] = {
+        "temperature": T,
+        "before": before,
+        "after": after,
+        "test_logits": test_logits,
+        "y_test": y_test,
+    }
     return Result(after["accuracy"], {}, figures.paths, history, saved, extra)
 
 

@@ -56,9 +56,16 @@ def evaluate(model: nn.Module, X: np.ndarray, y: np.ndarray) -> tuple[float, flo
     return float(np.mean(z.argmax(axis=1) == y)), F.cross_entropy(z, y).item()
 
 
-def train(model: nn.Module, X: np.ndarray, y: np.ndarray, epochs: int, args: Any,
-          loss_fn: Any, record: tuple[np.ndarray, np.ndarray] | None = None,
-          draw: Any = None) -> list[float]:
+def train(
+    model: nn.Module,
+    X: np.ndarray,
+    y: np.ndarray,
+    epochs: int,
+    args: Any,
+    loss_fn: Any,
+    record: tuple[np.ndarray, np.ndarray] | None = None,
+    draw: Any = None,
+) -> list[float]:
     """Minibatch training with ``loss_fn(logits, rows)``; the batch order depends only on
     the seed, so two students see the same batches. Returns the test accuracy after each
     epoch if ``record`` holds the test set. ``draw(loss)``, if given, sees the first loss."""
@@ -68,7 +75,7 @@ def train(model: nn.Module, X: np.ndarray, y: np.ndarray, epochs: int, args: Any
     for _ in range(epochs):
         order = rng.permutation(len(y))
         for start in range(0, len(order), args.batch_size):
-            rows = order[start:start + args.batch_size]
+            rows = order[start : start + args.batch_size]
             loss = loss_fn(model(mg.Tensor(X[rows])), rows)
             if draw is not None:
                 draw(loss)
@@ -84,19 +91,28 @@ def train(model: nn.Module, X: np.ndarray, y: np.ndarray, epochs: int, args: Any
 def few_per_class(y: np.ndarray, k: int, seed: int) -> np.ndarray:
     """The indices of ``k`` random samples of each class."""
     rng = np.random.default_rng(seed)
-    return np.sort(np.concatenate([rng.choice(np.flatnonzero(y == c), size=k, replace=False)
-                                   for c in np.unique(y)]))
+    return np.sort(
+        np.concatenate([rng.choice(np.flatnonzero(y == c), size=k, replace=False) for c in np.unique(y)])
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> Result:
-    parser = build_parser("distillation", __doc__.split("\n\n")[0], epochs=150, lr=0.01, batch_size=32,
-                          optimizer="adam", epochs_help="passes of each student over its few images")
+    parser = build_parser(
+        "distillation",
+        __doc__.split("\n\n")[0],
+        epochs=150,
+        lr=0.01,
+        batch_size=32,
+        optimizer="adam",
+        epochs_help="passes of each student over its few images",
+    )
     parser.add_argument("--teacher-epochs", type=positive_int, default=20, help="passes of the teacher")
     parser.add_argument("--per-class", type=positive_int, default=10, help="labelled images per class")
     parser.add_argument("--student-hidden", type=positive_int, default=16, help="the student's hidden units")
     parser.add_argument("--temperature", type=positive_float, default=4.0, help="distillation temperature T")
-    parser.add_argument("--alpha", type=float, default=0.9,
-                        help="weight of the soft (teacher) term, in [0, 1]")
+    parser.add_argument(
+        "--alpha", type=float, default=0.9, help="weight of the soft (teacher) term, in [0, 1]"
+    )
     args = parse(parser, argv)
     if not 0 <= args.alpha <= 1:
         parser.error(f"argument --alpha: expected a number in [0, 1], got {args.alpha}")
@@ -105,25 +121,38 @@ def main(argv: Sequence[str] | None = None) -> Result:
     split = split_and_standardize(X, y, args.seed)
     test = (split.X_test, split.y_test)
     teacher = mlp(128, args.seed)
-    train(teacher, split.X_train, split.y_train, args.teacher_epochs, args,
-          lambda z, rows: F.cross_entropy(z, split.y_train[rows]))
+    train(
+        teacher,
+        split.X_train,
+        split.y_train,
+        args.teacher_epochs,
+        args,
+        lambda z, rows: F.cross_entropy(z, split.y_train[rows]),
+    )
     teacher_acc, teacher_nll = evaluate(teacher, *test)
-    print(f"teacher (64-128-10, {len(split.y_train)} labelled images): "
-          f"test accuracy {100 * teacher_acc:.1f}%  NLL {teacher_nll:.4f}")
+    print(
+        f"teacher (64-128-10, {len(split.y_train)} labelled images): "
+        f"test accuracy {100 * teacher_acc:.1f}%  NLL {teacher_nll:.4f}"
+    )
 
     few = few_per_class(split.y_train, args.per_class, args.seed)
     X_few, y_few = split.X_train[few], split.y_train[few]
     soft = logits_of(teacher, X_few)  # the teacher's logits on the student's images
     n_params = sum(p.size for p in mlp(args.student_hidden, 0).parameters())
-    print(f"students (64-{args.student_hidden}-10, {n_params} parameters) on {len(few)} labelled images, "
-          f"{args.epochs} epochs; distillation at T = {args.temperature:g}, alpha = {args.alpha:g}")
+    print(
+        f"students (64-{args.student_hidden}-10, {n_params} parameters) on {len(few)} labelled images, "
+        f"{args.epochs} epochs; distillation at T = {args.temperature:g}, alpha = {args.alpha:g}"
+    )
 
     figures = Figures(args.out, "distillation", args.show)
     results, curves = {}, {}
     T, alpha = args.temperature, args.alpha
-    losses = {"hard labels only": lambda z, rows: F.cross_entropy(z, y_few[rows]),
-              "distilled": lambda z, rows: F.distillation_loss(z, soft[rows], y_few[rows],
-                                                               temperature=T, alpha=alpha)}
+    losses = {
+        "hard labels only": lambda z, rows: F.cross_entropy(z, y_few[rows]),
+        "distilled": lambda z, rows: F.distillation_loss(
+            z, soft[rows], y_few[rows], temperature=T, alpha=alpha
+        ),
+    }
     for name, loss_fn in losses.items():
         student = mlp(args.student_hidden, args.seed + 7)  # the same start for both
         draw = figures.graph if args.graph and name == "distilled" else None  # the distillation loss's graph
@@ -131,8 +160,10 @@ def main(argv: Sequence[str] | None = None) -> Result:
         results[name] = evaluate(student, *test)
         print(f"student, {name:<17} test accuracy {100 * results[name][0]:.1f}%  NLL {results[name][1]:.4f}")
     gain = results["distilled"][0] - results["hard labels only"][0]
-    print(f"distillation gain: {100 * gain:+.1f} accuracy points, test NLL "
-          f"{results['hard labels only'][1]:.4f} -> {results['distilled'][1]:.4f}")
+    print(
+        f"distillation gain: {100 * gain:+.1f} accuracy points, test NLL "
+        f"{results['hard labels only'][1]:.4f} -> {results['distilled'][1]:.4f}"
+    )
 
     ax = plot.pyplot().figure(figsize=(6.4, 4.2), layout="constrained").add_subplot()
     epochs = np.arange(1, args.epochs + 1)

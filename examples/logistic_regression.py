@@ -74,8 +74,9 @@ def two_class_softmax(seed: int) -> tuple[nn.Linear, Classifier]:
     return model, Classifier(model, F.cross_entropy, predict=lambda z: z.argmax(axis=1))
 
 
-def gradient_check(model: nn.Linear, classifier: Classifier, X: np.ndarray, y: np.ndarray,
-                   figures: Figures | None) -> dict[str, float]:
+def gradient_check(
+    model: nn.Linear, classifier: Classifier, X: np.ndarray, y: np.ndarray, figures: Figures | None
+) -> dict[str, float]:
     """One real backward pass on (X, y), compared with the closed forms, computed here
     with plain numpy."""
     z = classifier.forward(mg.Tensor(X, name="X"))
@@ -105,11 +106,17 @@ def boundary(weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
 
 def main(argv: Sequence[str] | None = None) -> Result:
     parser = build_parser("logistic_regression", " ".join(__doc__.split("\n\n")[0].split()), DATASETS)
-    parser.add_argument("--animate", metavar="GIF", nargs="?", const="",
-                        help="also write a GIF of training: the decision regions, each sample's pull, "
-                             "the loss surface and the path (to GIF; default <out>/<dataset>_training.gif)")
-    parser.add_argument("--frames", type=positive_int, default=40,
-                        help="frames of the GIF (default: %(default)s)")
+    parser.add_argument(
+        "--animate",
+        metavar="GIF",
+        nargs="?",
+        const="",
+        help="also write a GIF of training: the decision regions, each sample's pull, "
+        "the loss surface and the path (to GIF; default <out>/<dataset>_training.gif)",
+    )
+    parser.add_argument(
+        "--frames", type=positive_int, default=40, help="frames of the GIF (default: %(default)s)"
+    )
     args = parse(parser, argv)
     if args.frames < 2:
         parser.error(f"argument --frames: expected an integer >= 2, got {args.frames}")
@@ -127,10 +134,17 @@ def main(argv: Sequence[str] | None = None) -> Result:
 
     print(f"training logistic regression, {args.optimizer} lr={args.lr} batch={args.batch_size}:")
     path = [w_start.copy()]  # (w1, w2) after every step, for the loss surface
-    recorder = animation.Recorder({"weight": model.weight, "bias": model.bias},  # every step, for --animate
-                                  steps=None if args.animate is not None else [])
-    history = train(classifier, list(model.parameters()), split, args,
-                    after_step=lambda: (path.append(model.weight.data[:, 0].copy()), recorder()))
+    recorder = animation.Recorder(
+        {"weight": model.weight, "bias": model.bias},  # every step, for --animate
+        steps=None if args.animate is not None else [],
+    )
+    history = train(
+        classifier,
+        list(model.parameters()),
+        split,
+        args,
+        after_step=lambda: (path.append(model.weight.data[:, 0].copy()), recorder()),
+    )
     w, b = model.weight.data[:, 0], model.bias.data
 
     # The same data as two-class softmax regression. Each weight column gets gradient
@@ -146,13 +160,16 @@ def main(argv: Sequence[str] | None = None) -> Result:
         p_sigmoid = F.sigmoid(classifier.forward(mg.Tensor(split.X_test))).data
         p_softmax = F.softmax(twin(mg.Tensor(split.X_test))).data[:, 1]
     same = {
-        "boundary(softmax) - boundary(sigmoid)": np.abs(boundary(W2[:, 1] - W2[:, 0], b2[1] - b2[0])
-                                                        - boundary(w, b)).max(),
+        "boundary(softmax) - boundary(sigmoid)": np.abs(
+            boundary(W2[:, 1] - W2[:, 0], b2[1] - b2[0]) - boundary(w, b)
+        ).max(),
         "P_softmax(class 1) - P_sigmoid (test set)": np.abs(p_softmax - p_sigmoid).max(),
     }
     print_check("two-class softmax (same start and batches, half the lr) against the sigmoid model:", same)
-    print(f"  test accuracy: sigmoid {100 * history.test_acc[-1]:.1f}%, "
-          f"two-class softmax {100 * twin_history.test_acc[-1]:.1f}%")
+    print(
+        f"  test accuracy: sigmoid {100 * history.test_acc[-1]:.1f}%, "
+        f"two-class softmax {100 * twin_history.test_acc[-1]:.1f}%"
+    )
 
     # ----- figures
     plt = plot.pyplot()
@@ -168,24 +185,40 @@ def main(argv: Sequence[str] | None = None) -> Result:
         with mg.no_grad():
             return F.softmax(twin(mg.Tensor(points))).data
 
-    plot.decision_regions(sigmoid_proba, split.X_test, split.y_test, ax=left,
-                          feature_names=split.feature_names,
-                          title=f"sigmoid, w = ({w[0]:.3f}, {w[1]:.3f}), b = {b[0]:.3f}")
-    plot.decision_regions(softmax_proba, split.X_test, split.y_test, ax=right,
-                          feature_names=split.feature_names,
-                          title=f"two-class softmax, w1 - w0 = ({W2[0, 1] - W2[0, 0]:.3f}, "
-                                f"{W2[1, 1] - W2[1, 0]:.3f}), b1 - b0 = {b2[1] - b2[0]:.3f}")
-    fig.suptitle(f"the same boundary: logistic regression is two-class softmax regression ({args.dataset}, "
-                 f"test set)")
+    plot.decision_regions(
+        sigmoid_proba,
+        split.X_test,
+        split.y_test,
+        ax=left,
+        feature_names=split.feature_names,
+        title=f"sigmoid, w = ({w[0]:.3f}, {w[1]:.3f}), b = {b[0]:.3f}",
+    )
+    plot.decision_regions(
+        softmax_proba,
+        split.X_test,
+        split.y_test,
+        ax=right,
+        feature_names=split.feature_names,
+        title=f"two-class softmax, w1 - w0 = ({W2[0, 1] - W2[0, 0]:.3f}, "
+        f"{W2[1, 1] - W2[1, 0]:.3f}), b1 - b0 = {b2[1] - b2[0]:.3f}",
+    )
+    fig.suptitle(
+        f"the same boundary: logistic regression is two-class softmax regression ({args.dataset}, test set)"
+    )
     figures.save(fig, "decision_regions")
-    figures.save(plot.training_curves(history.as_dict(), title=f"logistic regression on {args.dataset}"),
-                 "training_curves")
+    figures.save(
+        plot.training_curves(history.as_dict(), title=f"logistic regression on {args.dataset}"),
+        "training_curves",
+    )
 
     with mg.no_grad():
         z_train = classifier.forward(mg.Tensor(split.X_train)).data
-    figures.save(plot.residual_vs_margin(z_train, split.y_train,
-                                         title=f"p - y against the margin, trained model ({n} training "
-                                               f"samples)"), "residual_vs_margin")
+    figures.save(
+        plot.residual_vs_margin(
+            z_train, split.y_train, title=f"p - y against the margin, trained model ({n} training samples)"
+        ),
+        "residual_vs_margin",
+    )
 
     fig = plt.figure(figsize=(12, 5.6), layout="constrained")
     left, right = fig.subplots(1, 2)
@@ -194,12 +227,30 @@ def main(argv: Sequence[str] | None = None) -> Result:
     start = diagnostics.pull_arrows_data(split.X_train, z_start, split.y_train).weight
     scale = 0.15 * np.ptp(split.X_train) / np.linalg.norm(start, axis=1).max()  # one scale for both panels
     sum_scale = 0.35 * np.ptp(split.X_train) / np.linalg.norm(start.sum(axis=0))
-    plot.pull_arrows(split.X_train, z_start, split.y_train, ax=left, weight=w_start, bias=b_start[0],
-                     arrow_scale=scale, sum_scale=sum_scale, feature_names=split.feature_names,
-                     title=f"before training: every sample pulls (arrows x {scale:.0f})")
-    plot.pull_arrows(split.X_train, z_train, split.y_train, ax=right, weight=w, bias=b[0], arrow_scale=scale,
-                     sum_scale=sum_scale, feature_names=split.feature_names,
-                     title=f"trained: the mistakes and the unsure pull, and balance (arrows x {scale:.0f})")
+    plot.pull_arrows(
+        split.X_train,
+        z_start,
+        split.y_train,
+        ax=left,
+        weight=w_start,
+        bias=b_start[0],
+        arrow_scale=scale,
+        sum_scale=sum_scale,
+        feature_names=split.feature_names,
+        title=f"before training: every sample pulls (arrows x {scale:.0f})",
+    )
+    plot.pull_arrows(
+        split.X_train,
+        z_train,
+        split.y_train,
+        ax=right,
+        weight=w,
+        bias=b[0],
+        arrow_scale=scale,
+        sum_scale=sum_scale,
+        feature_names=split.feature_names,
+        title=f"trained: the mistakes and the unsure pull, and balance (arrows x {scale:.0f})",
+    )
     fig.suptitle("each sample's pull (y - p) x / N on the weights; the pulls add up to -dL/dw")
     figures.save(fig, "pull_arrows")
 
@@ -210,24 +261,43 @@ def main(argv: Sequence[str] | None = None) -> Result:
         losses = F.binary_cross_entropy_with_logits(z, np.broadcast_to(Y, z.shape), reduction="none")
         return losses.mean(axis=0)
 
-    figures.save(plot.loss_surface(loss_at, np.array(path),
-                                   title=f"loss over (w1, w2) at b = {b[0]:.3f} (its final value), "
-                                         f"{args.optimizer} path"), "loss_surface")
+    figures.save(
+        plot.loss_surface(
+            loss_at,
+            np.array(path),
+            title=f"loss over (w1, w2) at b = {b[0]:.3f} (its final value), {args.optimizer} path",
+        ),
+        "loss_surface",
+    )
 
     if args.animate is not None:  # the frames come from the snapshots of this run
+
         def logits_at(params: dict[str, np.ndarray], points: np.ndarray) -> np.ndarray:
             return points @ params["weight"][:, 0] + params["bias"][0]  # z = x.w + b
 
-        figures.paths.append(animation.training_gif(
-            logits_at, recorder.select(args.frames), split.X_train, split.y_train,
-            args.animate or os.path.join(args.out, f"{args.dataset}_training.gif"),
-            surface=animation.Surface(loss_at, np.array(path), f"loss over (w1, w2) at b = {b[0]:.3f}"),
-            title=f"logistic regression on {args.dataset}", feature_names=split.feature_names))
+        figures.paths.append(
+            animation.training_gif(
+                logits_at,
+                recorder.select(args.frames),
+                split.X_train,
+                split.y_train,
+                args.animate or os.path.join(args.out, f"{args.dataset}_training.gif"),
+                surface=animation.Surface(loss_at, np.array(path), f"loss over (w1, w2) at b = {b[0]:.3f}"),
+                title=f"logistic regression on {args.dataset}",
+                feature_names=split.feature_names,
+            )
+        )
 
     print(f"final test accuracy: {100 * history.test_acc[-1]:.1f}%")
     saved = finish(figures, args, model.state_dict(), what="state_dict")
-    return Result(history.test_acc[-1], checks, figures.paths, history, saved,
-                  extra={"softmax_vs_sigmoid": {k: float(v) for k, v in same.items()}})
+    return Result(
+        history.test_acc[-1],
+        checks,
+        figures.paths,
+        history,
+        saved,
+        extra={"softmax_vs_sigmoid": {k: float(v) for k, v in same.items()}},
+    )
 
 
 if __name__ == "__main__":

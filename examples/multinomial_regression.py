@@ -54,8 +54,9 @@ def load(name: str, seed: int) -> Split:
         # 800 samples, 200 held out: with only 100, an accuracy measured on the test part
         # varies by about 3 points from split to split, and a lucky split scored 8 points
         # above the training accuracy, with a lower loss, which reads like a bug.
-        X, y = data.make_blobs(n_samples=800, centers=[[-2.5, 0], [0, 2.5], [2.5, 0], [0, -2.5]],
-                               cluster_std=1.2, seed=seed)
+        X, y = data.make_blobs(
+            n_samples=800, centers=[[-2.5, 0], [0, 2.5], [2.5, 0], [0, -2.5]], cluster_std=1.2, seed=seed
+        )
         return split_and_standardize(X, y, seed)
     if name == "spirals":  # three arms: no straight boundary separates them (see the regions)
         X, y = data.make_spirals(n_samples=360, n_classes=3, noise=0.15, seed=seed)
@@ -69,8 +70,9 @@ def softmax_regression(n_features: int, n_classes: int, seed: int) -> tuple[nn.L
     return model, Classifier(forward=model, loss=F.cross_entropy, predict=lambda z: z.argmax(axis=1))
 
 
-def gradient_check(model: nn.Linear, X: np.ndarray, y: np.ndarray,
-                   figures: Figures | None) -> dict[str, float]:
+def gradient_check(
+    model: nn.Linear, X: np.ndarray, y: np.ndarray, figures: Figures | None
+) -> dict[str, float]:
     """One real backward pass on (X, y), compared with the closed forms, computed here
     with plain numpy."""
     logits = model(mg.Tensor(X, name="X"))
@@ -109,11 +111,17 @@ def batch_residual(model: nn.Linear, X: np.ndarray, y: np.ndarray) -> np.ndarray
 
 def main(argv: Sequence[str] | None = None) -> Result:
     parser = build_parser("multinomial_regression", " ".join(__doc__.split("\n\n")[0].split()), DATASETS)
-    parser.add_argument("--animate", metavar="GIF", nargs="?", const="",
-                        help="also write a GIF of training: the decision regions and each sample's "
-                             "pull, 2-D data only (to GIF; default <out>/<dataset>_training.gif)")
-    parser.add_argument("--frames", type=positive_int, default=40,
-                        help="frames of the GIF (default: %(default)s)")
+    parser.add_argument(
+        "--animate",
+        metavar="GIF",
+        nargs="?",
+        const="",
+        help="also write a GIF of training: the decision regions and each sample's "
+        "pull, 2-D data only (to GIF; default <out>/<dataset>_training.gif)",
+    )
+    parser.add_argument(
+        "--frames", type=positive_int, default=40, help="frames of the GIF (default: %(default)s)"
+    )
     args = parse(parser, argv)
     if args.frames < 2:
         parser.error(f"argument --frames: expected an integer >= 2, got {args.frames}")
@@ -137,51 +145,88 @@ def main(argv: Sequence[str] | None = None) -> Result:
     before = batch_residual(model, Xb, yb)
 
     print(f"training softmax regression, {args.optimizer} lr={args.lr} batch={args.batch_size}:")
-    recorder = animation.Recorder({"weight": model.weight, "bias": model.bias},  # every step, for --animate
-                                  steps=None if args.animate is not None else [])
+    recorder = animation.Recorder(
+        {"weight": model.weight, "bias": model.bias},  # every step, for --animate
+        steps=None if args.animate is not None else [],
+    )
     history = train(classifier, list(model.parameters()), split, args, after_step=recorder)
     test_accuracy = history.test_acc[-1]
 
     fig = plot.pyplot().figure(figsize=(12, 2.2 + 0.3 * len(yb)), layout="constrained")
     left, right = fig.subplots(1, 2)
-    plot.residual_heatmap(before, yb, ax=left, class_names=split.class_names,
-                          title="p - Y of a batch, before training")
-    plot.residual_heatmap(batch_residual(model, Xb, yb), yb, ax=right, class_names=split.class_names,
-                          title="after training: only the unsure and the wrong still pull")
-    fig.suptitle("p - Y = N x the gradient at the logits (read off autograd): each row sums to 0, "
-                 "its negative entry sits at the true class")
+    plot.residual_heatmap(
+        before, yb, ax=left, class_names=split.class_names, title="p - Y of a batch, before training"
+    )
+    plot.residual_heatmap(
+        batch_residual(model, Xb, yb),
+        yb,
+        ax=right,
+        class_names=split.class_names,
+        title="after training: only the unsure and the wrong still pull",
+    )
+    fig.suptitle(
+        "p - Y = N x the gradient at the logits (read off autograd): each row sums to 0, "
+        "its negative entry sits at the true class"
+    )
     figures.save(fig, "residual_heatmap")
-    figures.save(plot.training_curves(history.as_dict(), title=f"softmax regression on {args.dataset}"),
-                 "training_curves")
+    figures.save(
+        plot.training_curves(history.as_dict(), title=f"softmax regression on {args.dataset}"),
+        "training_curves",
+    )
     with mg.no_grad():
         test_pred = classifier.predict(model(mg.Tensor(split.X_test)).data)
     if d == 2:
+
         def predict_proba(points: np.ndarray) -> np.ndarray:
             with mg.no_grad():
                 return F.softmax(model(mg.Tensor(points))).data
 
-        ax = plot.decision_regions(predict_proba, split.X_test, split.y_test, class_names=split.class_names,
-                                   feature_names=split.feature_names,
-                                   title=f"softmax regression on {args.dataset}: test set, "
-                                         f"accuracy {100 * test_accuracy:.1f}%")
+        ax = plot.decision_regions(
+            predict_proba,
+            split.X_test,
+            split.y_test,
+            class_names=split.class_names,
+            feature_names=split.feature_names,
+            title=f"softmax regression on {args.dataset}: test set, accuracy {100 * test_accuracy:.1f}%",
+        )
         figures.save(ax, "decision_regions")
     else:
-        figures.save(plot.confusion_matrix(split.y_test, test_pred, class_names=split.class_names,
-                                           title=f"{args.dataset}: test set, accuracy "
-                                                 f"{100 * test_accuracy:.1f}%"), "confusion_matrix")
+        figures.save(
+            plot.confusion_matrix(
+                split.y_test,
+                test_pred,
+                class_names=split.class_names,
+                title=f"{args.dataset}: test set, accuracy {100 * test_accuracy:.1f}%",
+            ),
+            "confusion_matrix",
+        )
         if d == 64:
-            figures.save(plot.weight_images(model.weight.data, class_names=split.class_names,
-                                            title="each class's weights W[:, c] as an 8x8 image"), "weights")
+            figures.save(
+                plot.weight_images(
+                    model.weight.data,
+                    class_names=split.class_names,
+                    title="each class's weights W[:, c] as an 8x8 image",
+                ),
+                "weights",
+            )
 
     if args.animate is not None:  # the frames come from the snapshots of this run
+
         def logits_at(params: dict[str, np.ndarray], points: np.ndarray) -> np.ndarray:
             return points @ params["weight"] + params["bias"]  # logits = X W + b
 
-        figures.paths.append(animation.training_gif(
-            logits_at, recorder.select(args.frames), split.X_train, split.y_train,
-            args.animate or os.path.join(args.out, f"{args.dataset}_training.gif"),
-            title=f"softmax regression on {args.dataset}", class_names=split.class_names,
-            feature_names=split.feature_names))
+        figures.paths.append(
+            animation.training_gif(
+                logits_at,
+                recorder.select(args.frames),
+                split.X_train,
+                split.y_train,
+                args.animate or os.path.join(args.out, f"{args.dataset}_training.gif"),
+                title=f"softmax regression on {args.dataset}",
+                class_names=split.class_names,
+                feature_names=split.feature_names,
+            )
+        )
 
     print(f"final test accuracy: {100 * test_accuracy:.1f}%")
     saved = finish(figures, args, model.state_dict(), what="state_dict")

@@ -98,9 +98,10 @@ def check_identity(rng: np.random.Generator, temperature: float) -> dict[str, fl
     reinforce_loss(z.broadcast_to((16, k)), actions, adv, temperature).backward()
     closed_batch = (adv[:, None] * (pi - np.eye(k)[actions])).mean(axis=0) / temperature
     batch = float(np.abs(z.grad.data - closed_batch).max())
-    print_check("checks of the REINFORCE gradient, from real backward passes (16 episodes for the loss):",
-                {"d log pi(a)/dz - (onehot(a) - pi) / T": single,
-                 "dL/dz - mean_i A_i (pi - onehot(a_i)) / T": batch})
+    print_check(
+        "checks of the REINFORCE gradient, from real backward passes (16 episodes for the loss):",
+        {"d log pi(a)/dz - (onehot(a) - pi) / T": single, "dL/dz - mean_i A_i (pi - onehot(a_i)) / T": batch},
+    )
     return {"single": single, "batch": batch}
 
 
@@ -109,9 +110,15 @@ def pull(actions: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return ARM_MEANS[actions] + rng.standard_normal(np.shape(actions))
 
 
-def train_bandit(args: Any, rng: np.random.Generator, temperature: float, runs: int | None = None,
-                 batch_size: int | None = None, verbose: bool = False,
-                 graph_to: Figures | None = None) -> dict[str, Any]:
+def train_bandit(
+    args: Any,
+    rng: np.random.Generator,
+    temperature: float,
+    runs: int | None = None,
+    batch_size: int | None = None,
+    verbose: bool = False,
+    graph_to: Figures | None = None,
+) -> dict[str, Any]:
     """REINFORCE on a table of logits z (one row per independent run, or a single row).
     Returns the reward and the probabilities after every update. With ``graph_to``, the
     graph of the first update's loss is drawn there."""
@@ -137,11 +144,22 @@ def train_bandit(args: Any, rng: np.random.Generator, temperature: float, runs: 
         probs_seen.append(probabilities(z.data, temperature=temperature))
         losses.append(loss.item())
         if verbose and should_log(epoch, args.epochs, args.log_every):
-            progress(epoch, args.epochs, loss.item() + 0.0, [("reward", float(rewards.mean()), ""),
-                                                       ("pi(best arm)", float(probs_seen[-1][BEST_ARM]), "")],
-                     prefix="bandit  ")
-    return {"logits": z.data.copy(), "reward": np.array(rewards_seen), "probs": np.array(probs_seen),
-            "loss": np.array(losses)}
+            progress(
+                epoch,
+                args.epochs,
+                loss.item() + 0.0,
+                [
+                    ("reward", float(rewards.mean()), ""),
+                    ("pi(best arm)", float(probs_seen[-1][BEST_ARM]), ""),
+                ],
+                prefix="bandit  ",
+            )
+    return {
+        "logits": z.data.copy(),
+        "reward": np.array(rewards_seen),
+        "probs": np.array(probs_seen),
+        "loss": np.array(losses),
+    }
 
 
 def draw_bandit(figs: Figures, run: dict[str, Any], temperature: float) -> None:
@@ -151,7 +169,7 @@ def draw_bandit(figs: Figures, run: dict[str, Any], temperature: float) -> None:
     ax_r.plot(steps, run["reward"], color="0.75", lw=1, label="mean reward of the batch")
     window = max(1, len(steps) // 15)
     smooth = np.convolve(run["reward"], np.ones(window) / window, mode="valid")
-    ax_r.plot(steps[window - 1:], smooth, color="C0", label=f"moving average ({window} updates)")
+    ax_r.plot(steps[window - 1 :], smooth, color="C0", label=f"moving average ({window} updates)")
     ax_r.plot(steps, run["probs"] @ ARM_MEANS, color="C2", label="expected reward of the policy")
     ax_r.axhline(ARM_MEANS.max(), color="C3", ls="--", label=f"best arm ({ARM_MEANS.max():g})")
     ax_r.axhline(ARM_MEANS.mean(), color="0.4", ls=":", label="uniformly random arm")
@@ -160,8 +178,12 @@ def draw_bandit(figs: Figures, run: dict[str, Any], temperature: float) -> None:
     ax_r.set_title("reward over training")
     ax_r.legend(fontsize=8, loc="lower right")
     for arm in range(len(ARM_MEANS)):
-        ax_p.plot(steps, run["probs"][:, arm], lw=2.2 if arm == BEST_ARM else 1.2,
-                  label=f"arm {arm} (mean {ARM_MEANS[arm]:+g})" + ("  best" if arm == BEST_ARM else ""))
+        ax_p.plot(
+            steps,
+            run["probs"][:, arm],
+            lw=2.2 if arm == BEST_ARM else 1.2,
+            label=f"arm {arm} (mean {ARM_MEANS[arm]:+g})" + ("  best" if arm == BEST_ARM else ""),
+        )
     ax_p.set_ylim(0, 1)
     ax_p.set_xlabel("update")
     ax_p.set_ylabel(f"pi(arm) = softmax(z / {temperature:g})")
@@ -171,8 +193,9 @@ def draw_bandit(figs: Figures, run: dict[str, Any], temperature: float) -> None:
     figs.save(fig, "bandit")
 
 
-def draw_temperatures(figs: Figures, compare: dict[float, dict[str, Any]], trained: dict[str, Any],
-                      batch: int) -> dict:
+def draw_temperatures(
+    figs: Figures, compare: dict[float, dict[str, Any]], trained: dict[str, Any], batch: int
+) -> dict:
     plt = plot.pyplot()
     fig, (ax_t, ax_a) = plt.subplots(1, 2, figsize=(11, 5.2), layout="constrained")
     for i, (t, run) in enumerate(compare.items()):
@@ -180,15 +203,26 @@ def draw_temperatures(figs: Figures, compare: dict[float, dict[str, Any]], train
         on_best = run["probs"][..., BEST_ARM]  # (updates, runs)
         found = float((run["logits"].argmax(axis=-1) == BEST_ARM).mean())
         ax_t.plot(steps, on_best[:, :10], color=f"C{i}", lw=0.6, alpha=0.35)  # a few single runs
-        ax_t.plot(steps, on_best.mean(axis=1), color=f"C{i}", lw=2.5,
-                  label=f"T = {t:g}: best arm favoured at the end in {found:.0%} of runs")
+        ax_t.plot(
+            steps,
+            on_best.mean(axis=1),
+            color=f"C{i}",
+            lw=2.5,
+            label=f"T = {t:g}: best arm favoured at the end in {found:.0%} of runs",
+        )
     ax_t.set_ylim(0, 1)
     ax_t.set_xlabel("update")
     ax_t.set_ylabel("pi(best arm)")
     runs = next(iter(compare.values()))["probs"].shape[1]
     ax_t.set_title(f"training at temperature T ({runs} runs each, {batch} pulls per update)")
-    ax_t.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False,
-                title="thick: mean over runs; thin: single runs", title_fontsize=8)  # below: covers no curve
+    ax_t.legend(
+        fontsize=8,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.14),
+        frameon=False,
+        title="thick: mean over runs; thin: single runs",
+        title_fontsize=8,
+    )  # below: covers no curve
 
     grid = np.geomspace(0.01, 100, 80)
     z = trained["logits"]
@@ -205,8 +239,15 @@ def draw_temperatures(figs: Figures, compare: dict[float, dict[str, Any]], train
     ax_e.set_ylim(0, np.log(len(ARM_MEANS)) * 1.05)
     lines = ax_a.get_legend_handles_labels()
     more = ax_e.get_legend_handles_labels()
-    ax_a.legend(lines[0] + more[0], lines[1] + more[1], fontsize=8, loc="upper center",
-                bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False)  # below the axes: covers no curve
+    ax_a.legend(
+        lines[0] + more[0],
+        lines[1] + more[1],
+        fontsize=8,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.14),
+        ncol=2,
+        frameon=False,
+    )  # below the axes: covers no curve
     ax_a.set_title("acting with the trained logits z at temperature T")
     fig.suptitle("Temperature: low T exploits (and may commit to a wrong arm early), high T explores")
     figs.save(fig, "temperature")
@@ -267,8 +308,9 @@ def grid_step(states: np.ndarray, actions: np.ndarray) -> np.ndarray:
     return np.where(blocked, states, nr * cols + nc)
 
 
-def run_episodes(logits: np.ndarray, n: int, max_steps: int, temperature: float,
-                 rng: np.random.Generator) -> dict[str, np.ndarray]:
+def run_episodes(
+    logits: np.ndarray, n: int, max_steps: int, temperature: float, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
     """``n`` episodes side by side. Reward 1 on reaching the goal (the episode ends
     there), 0 otherwise. Returns the visited states, the actions, which steps happened
     (alive), the discounted return G_t of every step, and the steps to the goal."""
@@ -324,14 +366,23 @@ def train_grid(args: Any, rng: np.random.Generator) -> dict[str, Any]:
         history["success"].append(success)
         history["steps"].append(float(ep["steps"][ep["steps"] > 0].mean()) if success else np.nan)
         if should_log(epoch, args.epochs, args.log_every):
-            progress(epoch, args.epochs, loss.item() + 0.0, [("return", mean_return, ""),
-                                                       ("reached goal", success, "%")], prefix="grid    ")
+            progress(
+                epoch,
+                args.epochs,
+                loss.item() + 0.0,
+                [("return", mean_return, ""), ("reached goal", success, "%")],
+                prefix="grid    ",
+            )
     greedy = run_episodes(z.data, 1, args.max_steps, 1e-3, rng)  # T -> 0: the most likely action
     # the cells the trained policy reaches (its own generator: the figure must not change the run)
     final = run_episodes(z.data, 256, args.max_steps, t_, np.random.default_rng(args.seed))
     visited = np.unique(final["states"][final["alive"]])
-    return {"logits": z.data.copy(), "history": history, "greedy_steps": int(greedy["steps"][0]),
-            "visited": visited}
+    return {
+        "logits": z.data.copy(),
+        "history": history,
+        "greedy_steps": int(greedy["steps"][0]),
+        "visited": visited,
+    }
 
 
 def draw_grid(figs: Figures, result: dict[str, Any], temperature: float) -> None:
@@ -339,8 +390,9 @@ def draw_grid(figs: Figures, result: dict[str, Any], temperature: float) -> None
     walls, start, goal = _grid_arrays()
     rows, cols = walls.shape
     probs = probabilities(result["logits"], temperature=temperature)
-    fig, (ax_g, ax_h) = plt.subplots(1, 2, figsize=(11, 4.6), layout="constrained",
-                                     gridspec_kw={"width_ratios": [1, 1.3]})
+    fig, (ax_g, ax_h) = plt.subplots(
+        1, 2, figsize=(11, 4.6), layout="constrained", gridspec_kw={"width_ratios": [1, 1.3]}
+    )
     confidence = probs.max(axis=1).reshape(rows, cols)
     unvisited = np.ones(walls.size, dtype=bool)
     unvisited[result["visited"]] = False
@@ -361,27 +413,45 @@ def draw_grid(figs: Figures, result: dict[str, Any], temperature: float) -> None
             continue
         best = int(probs[cell].argmax())
         dr, dc = MOVES[best]
-        ax_g.annotate("", xy=(c + 0.32 * dc, r + 0.32 * dr), xytext=(c - 0.32 * dc, r - 0.32 * dr),
-                      arrowprops={"arrowstyle": "-|>", "color": "black", "lw": 1.5})
+        ax_g.annotate(
+            "",
+            xy=(c + 0.32 * dc, r + 0.32 * dr),
+            xytext=(c - 0.32 * dc, r - 0.32 * dr),
+            arrowprops={"arrowstyle": "-|>", "color": "black", "lw": 1.5},
+        )
         if cell == start:
             ax_g.text(c - 0.42, r - 0.22, "S", fontsize=13, weight="bold", color="C2")
     ax_g.set_xticks([])
     ax_g.set_yticks([])
-    ax_g.set_title(f"learned policy: likeliest move per cell\n(greedy path from S: "
-                   f"{result['greedy_steps'] if result['greedy_steps'] > 0 else 'no'} steps to G)")
+    ax_g.set_title(
+        f"learned policy: likeliest move per cell\n(greedy path from S: "
+        f"{result['greedy_steps'] if result['greedy_steps'] > 0 else 'no'} steps to G)"
+    )
     fig.colorbar(image, ax=ax_g, shrink=0.8, label="probability of that move")
     from matplotlib.patches import Patch
 
     never = Patch(facecolor="white", edgecolor="0.7", hatch="//", label="never visited (256 episodes)")
-    ax_g.legend(handles=[Patch(color="0.25", label="wall"), never],
-                loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=2, fontsize=8, frameon=False)
+    ax_g.legend(
+        handles=[Patch(color="0.25", label="wall"), never],
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.02),
+        ncol=2,
+        fontsize=8,
+        frameon=False,
+    )
     h = result["history"]
     steps = np.arange(1, len(h["return"]) + 1)
     ax_h.plot(steps, h["success"], color="C0", label="fraction of episodes reaching G")
-    ax_h.plot(steps, h["return"], color="C1",
-              label=f"mean return (reward 1 at G, discounted by {GAMMA}/step)")
-    ax_h.axhline(GAMMA ** (shortest_path() - 1), color="C1", ls="--", lw=1,
-                 label="best possible return (shortest path)")
+    ax_h.plot(
+        steps, h["return"], color="C1", label=f"mean return (reward 1 at G, discounted by {GAMMA}/step)"
+    )
+    ax_h.axhline(
+        GAMMA ** (shortest_path() - 1),
+        color="C1",
+        ls="--",
+        lw=1,
+        label="best possible return (shortest path)",
+    )
     ax_h.set_ylim(0, 1.02)
     ax_h.set_xlabel("update (each from one batch of episodes)")
     ax_h.set_ylabel("fraction / return")
@@ -399,21 +469,45 @@ def _rect(x: float, y: float, **style: Any) -> Any:
 
 # ---------------------------------------------------------------- main
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    parser = build_parser("policy_gradient", __doc__.split("\n\n")[0], epochs=150, lr=0.05, batch_size=32,
-                          optimizer="adam", epochs_help="policy updates (each from one batch of episodes)",
-                          batch_help="episodes per update")
-    parser.add_argument("--temperature", type=positive_float, default=1.0,
-                        help="policy temperature T during training: pi = softmax(z / T)")
-    parser.add_argument("--compare-temperatures", type=positive_floats, default=list(COMPARE_TEMPERATURES),
-                        help="comma-separated temperatures for the exploration comparison")
-    parser.add_argument("--runs", type=positive_int, default=100,
-                        help="independent bandit runs per temperature in the comparison")
-    parser.add_argument("--compare-batch-size", type=positive_int, default=4,
-                        help="pulls per update in the comparison (few: noisy gradients, where T matters)")
+    parser = build_parser(
+        "policy_gradient",
+        __doc__.split("\n\n")[0],
+        epochs=150,
+        lr=0.05,
+        batch_size=32,
+        optimizer="adam",
+        epochs_help="policy updates (each from one batch of episodes)",
+        batch_help="episodes per update",
+    )
+    parser.add_argument(
+        "--temperature",
+        type=positive_float,
+        default=1.0,
+        help="policy temperature T during training: pi = softmax(z / T)",
+    )
+    parser.add_argument(
+        "--compare-temperatures",
+        type=positive_floats,
+        default=list(COMPARE_TEMPERATURES),
+        help="comma-separated temperatures for the exploration comparison",
+    )
+    parser.add_argument(
+        "--runs",
+        type=positive_int,
+        default=100,
+        help="independent bandit runs per temperature in the comparison",
+    )
+    parser.add_argument(
+        "--compare-batch-size",
+        type=positive_int,
+        default=4,
+        help="pulls per update in the comparison (few: noisy gradients, where T matters)",
+    )
     parser.add_argument("--max-steps", type=positive_int, default=30, help="grid world: steps per episode")
     parser.add_argument("--no-grid", action="store_true", help="skip the grid world")
-    parser.add_argument("--log-every", type=int, default=0,
-                        help="print a progress line every N updates (0: about ten lines)")
+    parser.add_argument(
+        "--log-every", type=int, default=0, help="print a progress line every N updates (0: about ten lines)"
+    )
     args = parse(parser, argv)
     if args.log_every < 0:
         parser.error(f"argument --log-every: expected an integer >= 0, got {args.log_every}")
@@ -422,39 +516,60 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     figs = Figures(args.out, "policy", args.show)
     identity = check_identity(rng, args.temperature)
 
-    print(f"\nbandit: arm means {ARM_MEANS.tolist()}, best arm {BEST_ARM}; "
-          f"{args.batch_size} pulls per update")
+    print(
+        f"\nbandit: arm means {ARM_MEANS.tolist()}, best arm {BEST_ARM}; {args.batch_size} pulls per update"
+    )
     run = train_bandit(args, rng, args.temperature, verbose=True, graph_to=figs if args.graph else None)
     p_best = float(run["probs"][-1][BEST_ARM])
     final_reward = float(run["probs"][-1] @ ARM_MEANS)
     print(f"final policy: pi = {np.array2string(run['probs'][-1], precision=3)}")
-    print(f"\nexploration: {args.runs} runs at each training temperature, {args.compare_batch_size} pulls "
-          "per update (noisy gradients)")
-    compare = {t: train_bandit(args, rng, t, runs=args.runs, batch_size=args.compare_batch_size)
-               for t in args.compare_temperatures}
+    print(
+        f"\nexploration: {args.runs} runs at each training temperature, {args.compare_batch_size} pulls "
+        "per update (noisy gradients)"
+    )
+    compare = {
+        t: train_bandit(args, rng, t, runs=args.runs, batch_size=args.compare_batch_size)
+        for t in args.compare_temperatures
+    }
     for t, c in compare.items():
         found = float((c["logits"].argmax(axis=-1) == BEST_ARM).mean())
-        print(f"  trained at T = {t:g}: mean pi(best arm) {c['probs'][-1][:, BEST_ARM].mean():.3f}, "
-              f"best arm favoured in {found:.0%} of {args.runs} runs, "
-              f"mean reward over training {c['reward'].mean():.3f}")
+        print(
+            f"  trained at T = {t:g}: mean pi(best arm) {c['probs'][-1][:, BEST_ARM].mean():.3f}, "
+            f"best arm favoured in {found:.0%} of {args.runs} runs, "
+            f"mean reward over training {c['reward'].mean():.3f}"
+        )
     draw_bandit(figs, run, args.temperature)
     acting = draw_temperatures(figs, compare, run, args.compare_batch_size)
 
     grid = None
     if not args.no_grid:
-        print(f"\ngrid world ({len(GRID)} x {len(GRID[0])}, {args.batch_size} episodes of at most "
-              f"{args.max_steps} steps per update):")
+        print(
+            f"\ngrid world ({len(GRID)} x {len(GRID[0])}, {args.batch_size} episodes of at most "
+            f"{args.max_steps} steps per update):"
+        )
         grid = train_grid(args, rng)
         h = grid["history"]
-        print(f"final: {h['success'][-1]:.0%} of episodes reach the goal, mean return {h['return'][-1]:.3f}; "
-              f"greedy policy reaches it in {grid['greedy_steps']} steps (shortest path: {shortest_path()})")
+        print(
+            f"final: {h['success'][-1]:.0%} of episodes reach the goal, mean return {h['return'][-1]:.3f}; "
+            f"greedy policy reaches it in {grid['greedy_steps']} steps (shortest path: {shortest_path()})"
+        )
         draw_grid(figs, grid, args.temperature)
 
-    print(f"\nfinal pi(best arm): {100 * p_best:.1f}% (arm {BEST_ARM}; expected reward {final_reward:.3f}, "
-          f"best possible {ARM_MEANS.max():g})")
+    print(
+        f"\nfinal pi(best arm): {100 * p_best:.1f}% (arm {BEST_ARM}; expected reward {final_reward:.3f}, "
+        f"best possible {ARM_MEANS.max():g})"
+    )
     finish(figs, args, {"bandit_logits": run["logits"]} | ({"grid_logits": grid["logits"]} if grid else {}))
-    return {"p_best": p_best, "expected_reward": final_reward, "identity_error": identity,
-            "bandit": run, "compare": compare, "acting": acting, "grid": grid, "figures": list(figs.paths)}
+    return {
+        "p_best": p_best,
+        "expected_reward": final_reward,
+        "identity_error": identity,
+        "bandit": run,
+        "compare": compare,
+        "acting": acting,
+        "grid": grid,
+        "figures": list(figs.paths),
+    }
 
 
 if __name__ == "__main__":

@@ -76,8 +76,9 @@ def sigmoid_state(z: float, temperature: float, target: int) -> State:
     loss.backward()
     with mg.no_grad():
         p1 = F.sigmoid(logit.data / temperature).data[0]
-    return State(logit.data.copy(), temperature, target, np.array([1 - p1, p1]), loss.item(),
-                 logit.grad.data.copy())
+    return State(
+        logit.data.copy(), temperature, target, np.array([1 - p1, p1]), loss.item(), logit.grad.data.copy()
+    )
 
 
 # ---------------------------------------------------------------- the pictures
@@ -98,8 +99,9 @@ class Bars:
         ax_p.set_xticks(classes, names)
         ax_p.set_ylabel("probability")
         n_logits = 1 if binary else n_classes
-        self.grad = ax_g.bar(np.arange(n_logits), np.zeros(n_logits),
-                             color="#555555" if binary else colors[:n_logits])
+        self.grad = ax_g.bar(
+            np.arange(n_logits), np.zeros(n_logits), color="#555555" if binary else colors[:n_logits]
+        )
         ax_g.axhline(0, color="black", linewidth=0.8)
         ax_g.set_xticks(np.arange(n_logits), ["z"] if binary else [f"$z_{c + 1}$" for c in classes])
         ax_g.set_ylabel("dL/dz")
@@ -117,12 +119,18 @@ class Bars:
         top = max(1.0, 1.15 * float(np.abs(state.grad).max()))
         self.ax_g.set_ylim(-top, top)
         if self.binary:
-            self.ax_p.set_title(f"sigmoid(z / T), z = {state.z[0]:.2f}, T = {state.temperature:.2f}\n"
-                                f"binary cross-entropy, y = {state.target}: {state.loss:.4f}", fontsize=9)
+            self.ax_p.set_title(
+                f"sigmoid(z / T), z = {state.z[0]:.2f}, T = {state.temperature:.2f}\n"
+                f"binary cross-entropy, y = {state.target}: {state.loss:.4f}",
+                fontsize=9,
+            )
             self.ax_g.set_title(f"dL/dz = (p - y) / T = {state.grad[0]:+.4f}", fontsize=9)
         else:
-            self.ax_p.set_title(f"softmax(z / T), T = {state.temperature:.2f}\n"
-                                f"cross-entropy, true class {state.target + 1}: {state.loss:.4f}", fontsize=9)
+            self.ax_p.set_title(
+                f"softmax(z / T), T = {state.temperature:.2f}\n"
+                f"cross-entropy, true class {state.target + 1}: {state.loss:.4f}",
+                fontsize=9,
+            )
             self.ax_g.set_title("dL/dz = (p - onehot(y)) / T", fontsize=9)
 
 
@@ -136,9 +144,15 @@ class Explorer:
     for the true class, for softmax (left) and the sigmoid (right). Moving a slider calls
     ``update``, which recomputes both States and redraws the bars."""
 
-    def __init__(self, logits: Sequence[float] = DEFAULT_LOGITS, temperature: float = 1.0,
-                 target: int = 0, binary_logit: float = 1.0, binary_target: int = 1,
-                 show: bool = False) -> None:
+    def __init__(
+        self,
+        logits: Sequence[float] = DEFAULT_LOGITS,
+        temperature: float = 1.0,
+        target: int = 0,
+        binary_logit: float = 1.0,
+        binary_target: int = 1,
+        show: bool = False,
+    ) -> None:
         from matplotlib.widgets import RadioButtons, Slider
 
         plt = plot.pyplot(show=show)
@@ -149,16 +163,25 @@ class Explorer:
         self.softmax = Bars(add((0.07, 0.62, 0.48, 0.28)), add((0.07, 0.38, 0.48, 0.17)), k, binary=False)
         self.sigmoid = Bars(add((0.66, 0.62, 0.30, 0.28)), add((0.66, 0.38, 0.30, 0.17)), 2, binary=True)
         height = 0.2 / max(k, 4)
-        self.logit_sliders = [Slider(add((0.1, 0.27 - i * height, 0.3, 0.8 * height)), f"$z_{i + 1}$",
-                                     *LOGIT_RANGE, valinit=float(z)) for i, z in enumerate(logits)]
-        self.temperature_slider = Slider(add((0.1, 0.03, 0.75, 0.03)), "T (both)",
-                                         *TEMPERATURE_RANGE, valinit=temperature)
-        self.target_buttons = RadioButtons(add((0.45, 0.08, 0.1, 0.2)),
-                                           [f"y = class {c + 1}" for c in range(k)], active=target)
-        self.binary_slider = Slider(add((0.7, 0.27, 0.22, 0.03)), "z", *LOGIT_RANGE,
-                                    valinit=binary_logit)
-        self.binary_buttons = RadioButtons(add((0.7, 0.12, 0.12, 0.1)), ["y = 0", "y = 1"],
-                                           active=binary_target)
+        self.logit_sliders = [
+            Slider(
+                add((0.1, 0.27 - i * height, 0.3, 0.8 * height)),
+                f"$z_{i + 1}$",
+                *LOGIT_RANGE,
+                valinit=float(z),
+            )
+            for i, z in enumerate(logits)
+        ]
+        self.temperature_slider = Slider(
+            add((0.1, 0.03, 0.75, 0.03)), "T (both)", *TEMPERATURE_RANGE, valinit=temperature
+        )
+        self.target_buttons = RadioButtons(
+            add((0.45, 0.08, 0.1, 0.2)), [f"y = class {c + 1}" for c in range(k)], active=target
+        )
+        self.binary_slider = Slider(add((0.7, 0.27, 0.22, 0.03)), "z", *LOGIT_RANGE, valinit=binary_logit)
+        self.binary_buttons = RadioButtons(
+            add((0.7, 0.12, 0.12, 0.1)), ["y = 0", "y = 1"], active=binary_target
+        )
         for slider in (*self.logit_sliders, self.temperature_slider, self.binary_slider):
             slider.on_changed(lambda _value: self.update())
         for buttons in (self.target_buttons, self.binary_buttons):
@@ -170,8 +193,10 @@ class Explorer:
         z = [s.val for s in self.logit_sliders]
         t = self.temperature_slider.val
         target = _selected(self.target_buttons)
-        return (softmax_state(z, t, target),
-                sigmoid_state(self.binary_slider.val, t, _selected(self.binary_buttons)))
+        return (
+            softmax_state(z, t, target),
+            sigmoid_state(self.binary_slider.val, t, _selected(self.binary_buttons)),
+        )
 
     def update(self) -> None:
         softmax, sigmoid = self.states()
@@ -190,9 +215,11 @@ SNAPSHOTS = (  # (logits, temperature, true class): what the headless grid shows
 BINARY_SNAPSHOTS = ((2.0, 1.0, 1), (2.0, 1.0, 0), (2.0, 0.3, 0))  # (logit, temperature, label)
 
 
-def snapshot_grid(path: str | os.PathLike,
-                  first: tuple[Sequence[float], float, int] = (DEFAULT_LOGITS, 1.0, 0),
-                  columns: int = 4) -> str:
+def snapshot_grid(
+    path: str | os.PathLike,
+    first: tuple[Sequence[float], float, int] = (DEFAULT_LOGITS, 1.0, 0),
+    columns: int = 4,
+) -> str:
     """Headless: a PNG of snapshots in a grid, each the probabilities above the gradient:
     ``first`` (logits, temperature, true class), the softmax SNAPSHOTS, then the sigmoid's
     BINARY_SNAPSHOTS."""
@@ -208,8 +235,10 @@ def snapshot_grid(path: str | os.PathLike,
         else:
             Bars(ax_p, ax_g, len(z), binary=False).show(softmax_state(z, t, y))
             ax_p.set_xlabel(f"z = ({', '.join(f'{v:g}' for v in z)})", fontsize=8)
-    fig.suptitle("softmax explorer: the true class is outlined; the gradient is prediction minus label, "
-                 "over T", fontsize=11)
+    fig.suptitle(
+        "softmax explorer: the true class is outlined; the gradient is prediction minus label, over T",
+        fontsize=11,
+    )
     try:
         return plot.save(fig, path)
     finally:
@@ -226,8 +255,9 @@ def logits_list(text: str) -> list[float]:
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
     if not 2 <= len(values) <= 8 or not all(LOGIT_RANGE[0] <= v <= LOGIT_RANGE[1] for v in values):
-        raise argparse.ArgumentTypeError(f"expected 2 to 8 numbers between {LOGIT_RANGE[0]:g} and "
-                                         f"{LOGIT_RANGE[1]:g}, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected 2 to 8 numbers between {LOGIT_RANGE[0]:g} and {LOGIT_RANGE[1]:g}, got {text!r}"
+        )
     return values
 
 
@@ -238,22 +268,35 @@ def temperature_value(text: str) -> float:
     except ValueError:
         value = float("nan")
     if not TEMPERATURE_RANGE[0] <= value <= TEMPERATURE_RANGE[1]:
-        raise argparse.ArgumentTypeError(f"expected a number from {TEMPERATURE_RANGE[0]:g} to "
-                                         f"{TEMPERATURE_RANGE[1]:g}, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected a number from {TEMPERATURE_RANGE[0]:g} to {TEMPERATURE_RANGE[1]:g}, got {text!r}"
+        )
     return value
 
 
 def main(argv: Sequence[str] | None = None) -> str | Explorer:
     parser = argparse.ArgumentParser(prog="softmax_explorer.py", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--logits", type=logits_list, default=list(DEFAULT_LOGITS),
-                        help="the starting logits, 2 to 8 (default: %(default)s)")
-    parser.add_argument("--temperature", type=temperature_value, default=1.0,
-                        help="the starting temperature (default: %(default)s)")
-    parser.add_argument("--target", type=int, default=1,
-                        help="the starting true class, from 1 (default: %(default)s)")
-    parser.add_argument("--out", metavar="FILE",
-                        help="headless: write a grid of snapshots to FILE (a PNG), the starting setting "
-                             "first, instead of opening a window")
+    parser.add_argument(
+        "--logits",
+        type=logits_list,
+        default=list(DEFAULT_LOGITS),
+        help="the starting logits, 2 to 8 (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--temperature",
+        type=temperature_value,
+        default=1.0,
+        help="the starting temperature (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--target", type=int, default=1, help="the starting true class, from 1 (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--out",
+        metavar="FILE",
+        help="headless: write a grid of snapshots to FILE (a PNG), the starting setting "
+        "first, instead of opening a window",
+    )
     args = parser.parse_args(argv)
     if not 1 <= args.target <= len(args.logits):
         parser.error(f"argument --target: expected a class from 1 to {len(args.logits)}, got {args.target}")

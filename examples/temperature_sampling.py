@@ -66,8 +66,9 @@ def unigram_log_probs(train_ids: np.ndarray, vocab_size: int) -> np.ndarray:
 class CharMLP(nn.Module):
     """logits = tanh(concat(E[c_1], ..., E[c_n]) W1 + b1) W2 + b2."""
 
-    def __init__(self, vocab_size: int, context: int, embed: int, hidden: int,
-                 rng: np.random.Generator) -> None:
+    def __init__(
+        self, vocab_size: int, context: int, embed: int, hidden: int, rng: np.random.Generator
+    ) -> None:
         super().__init__()
         self.embedding = nn.Parameter(rng.standard_normal((vocab_size, embed)) * 0.5)
         self.hidden = nn.Linear(context * embed, hidden, rng=rng)
@@ -92,13 +93,20 @@ def next_char_logits(model: CharMLP, context_ids: np.ndarray) -> np.ndarray:
         return model(np.asarray(context_ids)[None, :]).data[0]
 
 
-def generate(model: CharMLP, prompt_ids: np.ndarray, n_chars: int, temperature: float,
-             rng: np.random.Generator, context: int) -> np.ndarray:
+def generate(
+    model: CharMLP,
+    prompt_ids: np.ndarray,
+    n_chars: int,
+    temperature: float,
+    rng: np.random.Generator,
+    context: int,
+) -> np.ndarray:
     ids = list(prompt_ids)
     for _ in range(n_chars):
-        ids.append(sample(next_char_logits(model, np.array(ids[-context:])), temperature=temperature,
-                          rng=rng))
-    return np.array(ids[len(prompt_ids):])
+        ids.append(
+            sample(next_char_logits(model, np.array(ids[-context:])), temperature=temperature, rng=rng)
+        )
+    return np.array(ids[len(prompt_ids) :])
 
 
 def entropy(p: np.ndarray) -> np.ndarray:
@@ -115,33 +123,58 @@ def tempered_loss(logits: np.ndarray, y: np.ndarray, temperature: float) -> floa
 # ---------------------------------------------------------------- figures
 def _char_label(c: str) -> str:
     """Tick label for a character: invisible or easily misread ones are named."""
-    return {" ": "space", "\n": "newline", "'": "apostrophe", '"': "quote", ",": "comma", ".": "full stop",
-            "-": "hyphen", ";": "semicolon", ":": "colon"}.get(c, c)
+    return {
+        " ": "space",
+        "\n": "newline",
+        "'": "apostrophe",
+        '"': "quote",
+        ",": "comma",
+        ".": "full stop",
+        "-": "hyphen",
+        ";": "semicolon",
+        ":": "colon",
+    }.get(c, c)
 
 
-def draw_next_char(figs: Figures, logits: np.ndarray, chars: list[str], temperatures: Sequence[float],
-                   probe: str) -> None:
+def draw_next_char(
+    figs: Figures, logits: np.ndarray, chars: list[str], temperatures: Sequence[float], probe: str
+) -> None:
     plt = plot.pyplot()
     top = np.argsort(-logits)[:10]
-    fig, axes = plt.subplots(1, len(temperatures), figsize=(3.2 * len(temperatures), 3.6), sharey=True,
-                             layout="constrained")
+    fig, axes = plt.subplots(
+        1, len(temperatures), figsize=(3.2 * len(temperatures), 3.6), sharey=True, layout="constrained"
+    )
     for ax, t in zip(np.atleast_1d(axes), temperatures):
         p = probabilities(logits, temperature=t)
         ax.bar(range(len(top)), p[top], color="C0")
         ax.bar(len(top), 1 - p[top].sum(), color="0.6")
         ax.set_xticks(range(len(top) + 1))
-        ax.set_xticklabels([_char_label(chars[i]) for i in top] + ["rest"], fontsize=9, rotation=60,
-                           ha="right", rotation_mode="anchor")
+        ax.set_xticklabels(
+            [_char_label(chars[i]) for i in top] + ["rest"],
+            fontsize=9,
+            rotation=60,
+            ha="right",
+            rotation_mode="anchor",
+        )
         ax.set_title(f"T = {t:g}   (entropy {entropy(p):.2f} nats)", fontsize=10)
         ax.set_xlabel("next character")
     np.atleast_1d(axes)[0].set_ylabel("probability softmax(z / T)")
-    fig.suptitle(f"The model's next-character distribution after {probe!r} at several temperatures "
-                 f"(the {len(top)} likeliest at T = 1, then all the others together)")
+    fig.suptitle(
+        f"The model's next-character distribution after {probe!r} at several temperatures "
+        f"(the {len(top)} likeliest at T = 1, then all the others together)"
+    )
     figs.save(fig, "next_char")
 
 
-def draw_entropy(figs: Figures, probe_logits: np.ndarray, test_logits: np.ndarray, y_test: np.ndarray,
-                 unigram_loss: float, temperatures: Sequence[float], probe: str) -> dict[str, np.ndarray]:
+def draw_entropy(
+    figs: Figures,
+    probe_logits: np.ndarray,
+    test_logits: np.ndarray,
+    y_test: np.ndarray,
+    unigram_loss: float,
+    temperatures: Sequence[float],
+    probe: str,
+) -> dict[str, np.ndarray]:
     plt = plot.pyplot()
     grid = np.geomspace(0.05, 20, 60)
     vocab = probe_logits.shape[-1]
@@ -188,31 +221,48 @@ def draw_training(figs: Figures, history: dict[str, list[float]], unigram_loss: 
 
 # ---------------------------------------------------------------- main
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    parser = build_parser("temperature_sampling", __doc__.split("\n\n")[0], epochs=4, lr=0.02,
-                          batch_size=512, optimizer="adam", batch_help="characters per gradient step")
+    parser = build_parser(
+        "temperature_sampling",
+        __doc__.split("\n\n")[0],
+        epochs=4,
+        lr=0.02,
+        batch_size=512,
+        optimizer="adam",
+        batch_help="characters per gradient step",
+    )
     parser.add_argument("--context", type=positive_int, default=4, help="previous characters the model sees")
     parser.add_argument("--embed", type=positive_int, default=12, help="embedding size per character")
     parser.add_argument("--hidden", type=positive_int, default=128, help="hidden units")
     parser.add_argument("--sample-length", type=positive_int, default=160, help="characters per sample")
-    parser.add_argument("--temperatures", type=positive_floats, default=list(SAMPLE_TEMPERATURES),
-                        help="comma-separated sampling temperatures")
-    parser.add_argument("--text-fraction", type=float, default=1.0,
-                        help="use only this leading fraction of the text (for quick runs), in (0, 1]")
+    parser.add_argument(
+        "--temperatures",
+        type=positive_floats,
+        default=list(SAMPLE_TEMPERATURES),
+        help="comma-separated sampling temperatures",
+    )
+    parser.add_argument(
+        "--text-fraction",
+        type=float,
+        default=1.0,
+        help="use only this leading fraction of the text (for quick runs), in (0, 1]",
+    )
     args = parse(parser, argv)
     if not 0 < args.text_fraction <= 1:
         parser.error(f"argument --text-fraction: expected a number in (0, 1], got {args.text_fraction}")
 
     text = load_text()
-    text = text[:int(len(text) * args.text_fraction)]
+    text = text[: int(len(text) * args.text_fraction)]
     chars, stoi = char_vocab(load_text())  # the whole text's vocabulary, whatever fraction is used
     ids = encode(text, stoi)
     cut = int(0.9 * len(ids))
     X_train, y_train = windows(ids[:cut], args.context)
-    X_test, y_test = windows(ids[cut - args.context:], args.context)  # held-out targets only
+    X_test, y_test = windows(ids[cut - args.context :], args.context)  # held-out targets only
     unigram = unigram_log_probs(ids[:cut], len(chars))
     unigram_loss = float(-unigram[y_test].mean())
-    print(f"{len(chars)} characters; {len(y_train)} training and {len(y_test)} held-out positions; "
-          f"unigram baseline {unigram_loss:.4f} nats/char")
+    print(
+        f"{len(chars)} characters; {len(y_train)} training and {len(y_test)} held-out positions; "
+        f"unigram baseline {unigram_loss:.4f} nats/char"
+    )
 
     rng = np.random.default_rng(args.seed)
     model = CharMLP(len(chars), args.context, args.embed, args.hidden, rng)
@@ -223,7 +273,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     for epoch in range(args.epochs + 1):  # epoch 0: the untrained model, for reference
         order = rng.permutation(len(y_train)) if epoch else []
         for start in range(0, len(order), args.batch_size):
-            rows = order[start:start + args.batch_size]
+            rows = order[start : start + args.batch_size]
             loss = F.cross_entropy(model(X_train[rows]), y_train[rows])
             guard.check(loss, epoch)
             if args.graph and epoch == 1 and start == 0:
@@ -238,8 +288,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         progress(epoch, args.epochs, train_loss, [("held-out loss", test_loss, ""), ("test acc", acc, "%")])
 
     bits = np.log(2)  # nats per bit
-    print(f"final held-out loss: {test_loss:.4f} nats/char against {unigram_loss:.4f} for the unigram "
-          f"baseline (in bits, nats / ln 2: {test_loss / bits:.3f} against {unigram_loss / bits:.3f})")
+    print(
+        f"final held-out loss: {test_loss:.4f} nats/char against {unigram_loss:.4f} for the unigram "
+        f"baseline (in bits, nats / ln 2: {test_loss / bits:.3f} against {unigram_loss / bits:.3f})"
+    )
     print(f"final test accuracy (next character): {100 * acc:.1f}%")
     prompt_ids = encode(PROMPT, stoi)
     samples = {}
@@ -251,14 +303,21 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
 
     with mg.no_grad():
         test_logits = model(X_test).data
-    probe = PROBE[-args.context:].rjust(args.context)  # what the model sees of PROBE
+    probe = PROBE[-args.context :].rjust(args.context)  # what the model sees of PROBE
     probe_logits = next_char_logits(model, encode(probe, stoi))
     draw_next_char(figs, probe_logits, chars, args.temperatures, probe)
     curves = draw_entropy(figs, probe_logits, test_logits, y_test, unigram_loss, args.temperatures, probe)
     draw_training(figs, history, unigram_loss)
     finish(figs, args, model.state_dict())
-    return {"held_out_loss": test_loss, "unigram_loss": unigram_loss, "accuracy": acc, "samples": samples,
-            "history": history, "entropy_curves": curves, "figures": list(figs.paths)}
+    return {
+        "held_out_loss": test_loss,
+        "unigram_loss": unigram_loss,
+        "accuracy": acc,
+        "samples": samples,
+        "history": history,
+        "entropy_curves": curves,
+        "figures": list(figs.paths),
+    }
 
 
 if __name__ == "__main__":

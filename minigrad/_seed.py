@@ -20,8 +20,10 @@ def make_rng(seed: Any, argument: str) -> np.random.Generator:
     if seed is None or isinstance(seed, np.random.Generator):
         return np.random.default_rng(seed)
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"{argument} must be an integer >= 0, None or a numpy.random.Generator, "
-                        f"got {seed!r} ({type(seed).__name__})")
+        raise TypeError(
+            f"{argument} must be an integer >= 0, None or a numpy.random.Generator, "
+            f"got {seed!r} ({type(seed).__name__})"
+        )
     if seed < 0:
         raise ValueError(f"{argument} must be an integer >= 0, None or a numpy.random.Generator, got {seed}")
     return np.random.default_rng(int(seed))

@@ -79,8 +79,9 @@ class Recorder:
 
     def _keep(self) -> None:
         if self.steps is None or self.step in self.steps:
-            self.snapshots.append(Snapshot(self.step, {k: np.array(t.data, copy=True)
-                                                       for k, t in self.params.items()}))
+            self.snapshots.append(
+                Snapshot(self.step, {k: np.array(t.data, copy=True) for k, t in self.params.items()})
+            )
 
     def __call__(self) -> None:
         self.step += 1
@@ -184,8 +185,8 @@ def _surface_panel(ax: Any, surface: Surface, resolution: int = 50) -> Any:
     ax.contour(g1, g2, loss, levels=levels, colors="white", linewidths=0.4, alpha=0.6)
     ax.figure.colorbar(filled, ax=ax, shrink=0.85, format="%.3g", label="loss")
     ax.plot(*path[0], "o", color=plot.MISCLASSIFIED, markeredgecolor="black", markersize=6)
-    line, = ax.plot([], [], "-", color=plot.MISCLASSIFIED, linewidth=1.4)
-    head, = ax.plot([], [], "*", color="#ffdd00", markeredgecolor="black", markersize=13)
+    (line,) = ax.plot([], [], "-", color=plot.MISCLASSIFIED, linewidth=1.4)
+    (head,) = ax.plot([], [], "*", color="#ffdd00", markeredgecolor="black", markersize=13)
     ax.set_xlim(centre[0] - half, centre[0] + half)
     ax.set_ylim(centre[1] - half, centre[1] + half)
     ax.set_aspect("equal")
@@ -195,8 +196,14 @@ def _surface_panel(ax: Any, surface: Surface, resolution: int = 50) -> Any:
     return line, head
 
 
-def save_gif(fig: Any, draw_frame: Callable[[int], None], n_frames: int, path: str | os.PathLike,
-             fps: float, dpi: float) -> str:
+def save_gif(
+    fig: Any,
+    draw_frame: Callable[[int], None],
+    n_frames: int,
+    path: str | os.PathLike,
+    fps: float,
+    dpi: float,
+) -> str:
     """Write ``n_frames`` frames of ``fig`` as a GIF with matplotlib's PillowWriter:
     ``draw_frame(i)`` updates the figure's artists for frame i, then the frame is grabbed
     (one render per frame). The layout is computed once, on the first frame, and then
@@ -212,7 +219,8 @@ def save_gif(fig: Any, draw_frame: Callable[[int], None], n_frames: int, path: s
     draw_frame(0)
     fig.canvas.draw()  # lays the figure out
     fig.set_layout_engine("none")
-    writer = PillowWriter(fps=fps)
+    # (a float works: Pillow takes the time per frame, 1000 / fps ms)
+    writer = PillowWriter(fps=fps)  # type: ignore[arg-type]
     try:
         with writer.saving(fig, tmp, dpi):
             for i in range(n_frames):
@@ -226,11 +234,22 @@ def save_gif(fig: Any, draw_frame: Callable[[int], None], n_frames: int, path: s
     return path
 
 
-def training_gif(logits_at: Callable[[Params, np.ndarray], np.ndarray], snapshots: Sequence[Snapshot],
-                 X: Any, y: Any, path: str | os.PathLike, *, surface: Surface | None = None,
-                 title: str = "training", class_names: Sequence[str] | None = None,
-                 feature_names: Sequence[str] = ("feature 1", "feature 2"), resolution: int = 90,
-                 fps: float = 8.0, dpi: float = 72.0, hold: int = 6) -> str:
+def training_gif(
+    logits_at: Callable[[Params, np.ndarray], np.ndarray],
+    snapshots: Sequence[Snapshot],
+    X: Any,
+    y: Any,
+    path: str | os.PathLike,
+    *,
+    surface: Surface | None = None,
+    title: str = "training",
+    class_names: Sequence[str] | None = None,
+    feature_names: Sequence[str] = ("feature 1", "feature 2"),
+    resolution: int = 90,
+    fps: float = 8.0,
+    dpi: float = 72.0,
+    hold: int = 6,
+) -> str:
     """Write a GIF with one frame per snapshot (then the last one ``hold`` frames longer):
     the decision regions and each sample's pull (see the module docstring) and, with
     ``surface``, the loss surface with the optimiser's path up to that step.
@@ -240,8 +259,10 @@ def training_gif(logits_at: Callable[[Params, np.ndarray], np.ndarray], snapshot
     are the training samples (the pulls are their shares of the gradient). Returns the path."""
     X, y = np.asarray(X, dtype=np.float64), np.asarray(y)
     if X.ndim != 2 or X.shape[1] != 2 or y.shape != (len(X),) or y.dtype.kind not in "iu":
-        raise ValueError(f"need 2-D samples X of shape (N, 2) and N integer labels y; got X {X.shape}, "
-                         f"y {y.shape} {y.dtype}")
+        raise ValueError(
+            f"need 2-D samples X of shape (N, 2) and N integer labels y; got X {X.shape}, "
+            f"y {y.shape} {y.dtype}"
+        )
     if not snapshots:
         raise ValueError("snapshots is empty: record at least one (Recorder, with step 0 among its steps)")
     xx, yy, extent = _grid(X, resolution)
@@ -260,23 +281,47 @@ def training_gif(logits_at: Callable[[Params, np.ndarray], np.ndarray], snapshot
     fig = plt.figure(figsize=(10.4 if surface else 5.6, 4.6), layout="constrained")
     axes = fig.subplots(1, 2 if surface else 1, squeeze=False)[0]
     ax = axes[0]
-    image = ax.imshow(region_colors(frames[0].grid_proba.reshape(resolution, resolution, k)), extent=extent,
-                      origin="lower", aspect="auto", interpolation="nearest")
+    image = ax.imshow(
+        region_colors(frames[0].grid_proba.reshape(resolution, resolution, k)),
+        extent=extent,
+        origin="lower",
+        aspect="auto",
+        interpolation="nearest",
+    )
     for c in range(k):
         mask = y == c
-        ax.scatter(X[mask, 0], X[mask, 1], s=12, c=plot.class_color(c), edgecolors="black", linewidths=0.4,
-                   marker=plot.MARKERS[c % len(plot.MARKERS)], label=names[c], zorder=3)
+        ax.scatter(
+            X[mask, 0],
+            X[mask, 1],
+            s=12,
+            c=plot.class_color(c),
+            edgecolors="black",
+            linewidths=0.4,
+            marker=plot.MARKERS[c % len(plot.MARKERS)],
+            label=names[c],
+            zorder=3,
+        )
     span = float(np.max(X.max(axis=0) - X.min(axis=0)))
     longest = float(np.linalg.norm(frames[0].pulls, axis=1).max()) or 1.0
     scale = 0.15 * span / longest  # one factor for every frame, so the arrows visibly shrink
-    arrows = ax.quiver(X[:, 0], X[:, 1], *(scale * frames[0].pulls.T), angles="xy", scale_units="xy", scale=1,
-                       color=[plot.class_color(c) for c in y], width=0.004, zorder=4)
+    arrows = ax.quiver(
+        X[:, 0],
+        X[:, 1],
+        *(scale * frames[0].pulls.T),
+        angles="xy",
+        scale_units="xy",
+        scale=1,
+        color=[plot.class_color(c) for c in y],
+        width=0.004,
+        zorder=4,
+    )
     ax.set_xlim(extent[0], extent[1])
     ax.set_ylim(extent[2], extent[3])
     ax.set_xlabel(feature_names[0])
     ax.set_ylabel(feature_names[1])
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=min(k, 4), fontsize="small",
-              frameon=False)
+    ax.legend(
+        loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=min(k, 4), fontsize="small", frameon=False
+    )
     label = ax.set_title("", fontsize=9)
     pull = "(y - p) x / N on w" if logits_1d else "(1 - p$_y$) x / N on its class's weights"
     fig.suptitle(f"{title}\neach arrow: a sample's pull {pull} (x {scale:.3g})", fontsize=9)
@@ -293,10 +338,12 @@ def training_gif(logits_at: Callable[[Params, np.ndarray], np.ndarray], snapshot
             old.remove()
         lines[:] = _boundaries(ax, xx, yy, proba)
         arrows.set_UVC(*(scale * frame.pulls.T))
-        label.set_text(f"step {snap.step}: loss {frame.loss:.3f}, accuracy {100 * frame.accuracy:.0f}%, "
-                       f"mean |p - y| {frame.mean_residual:.3f}")
-        if surface is not None:
-            seen = surface.path[:snap.step + 1]
+        label.set_text(
+            f"step {snap.step}: loss {frame.loss:.3f}, accuracy {100 * frame.accuracy:.0f}%, "
+            f"mean |p - y| {frame.mean_residual:.3f}"
+        )
+        if surface is not None and line is not None and head is not None:
+            seen = surface.path[: snap.step + 1]
             line.set_data(seen[:, 0], seen[:, 1])
             head.set_data([seen[-1, 0]], [seen[-1, 1]])
 

@@ -121,7 +121,8 @@ def check_forward(out: Any, op: str, inputs: tuple) -> None:
         during = " during the backward pass" if state.in_backward else ""
         raise AnomalyError(
             f"'{op}' produced {bad}{during} in its output of shape {out.shape} ({out.dtype}) "
-            f"from inputs of shapes [{_describe(inputs)}]; the op was created at {where}")
+            f"from inputs of shapes [{_describe(inputs)}]; the op was created at {where}"
+        )
 
 
 def checked_rule(node: Node, g: Any, out: Any) -> tuple:
@@ -130,6 +131,7 @@ def checked_rule(node: Node, g: Any, out: Any) -> tuple:
     computes are not checked one by one: what counts is the gradient it returns."""
     global _in_builtin_rule
     rule = node.backward
+    assert rule is not None  # (the walk checked that the graph was not freed)
     saved = _in_builtin_rule
     code = getattr(rule, "__code__", None)  # (a callable object or a partial: not ours)
     _in_builtin_rule = code is not None and _in_package(code.co_filename)
@@ -152,4 +154,5 @@ def check_backward(node: Node, input_grads: tuple) -> None:
             raise AnomalyError(
                 f"the backward of '{node.op}' produced {bad} in the gradient of its input {i} "
                 f"(shape {g.shape}); the op's inputs are [{_describe(node.inputs)}]; the op was "
-                f"created at {node.where or '<unknown: created outside detect_anomaly>'}")
+                f"created at {node.where or '<unknown: created outside detect_anomaly>'}"
+            )

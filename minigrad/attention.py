@@ -60,14 +60,23 @@ def _as_sequence(x: Any, name: str) -> Tensor:
     if t.dtype.kind != "f":
         raise TypeError(f"scaled_dot_product_attention: {name} must be floating-point, got dtype {t.dtype}")
     if t.ndim < 2:
-        raise ValueError(f"scaled_dot_product_attention: {name} must have shape (..., length, features) "
-                         f"with at least 2 dimensions, got shape {t.shape}")
+        raise ValueError(
+            f"scaled_dot_product_attention: {name} must have shape (..., length, features) "
+            f"with at least 2 dimensions, got shape {t.shape}"
+        )
     return t
 
 
-def scaled_dot_product_attention(q: Any, k: Any, v: Any, mask: Any = None, causal: bool = False,
-                                 scale: float | None = None, return_weights: bool = False,
-                                 block_size: int | None = None) -> Tensor | tuple[Tensor, Tensor]:
+def scaled_dot_product_attention(
+    q: Any,
+    k: Any,
+    v: Any,
+    mask: Any = None,
+    causal: bool = False,
+    scale: float | None = None,
+    return_weights: bool = False,
+    block_size: int | None = None,
+) -> Tensor | tuple[Tensor, Tensor]:
     """``softmax(q k^T / sqrt(d), where=mask) v`` over the last two axes.
 
     Shapes: ``q`` (..., Lq, d), ``k`` (..., Lk, d), ``v`` (..., Lk, dv); the leading
@@ -97,16 +106,20 @@ def scaled_dot_product_attention(q: Any, k: Any, v: Any, mask: Any = None, causa
     op_name = "scaled_dot_product_attention"
     q, k, v = _as_sequence(q, "q"), _as_sequence(k, "k"), _as_sequence(v, "v")
     if q.shape[-1] != k.shape[-1]:
-        raise ValueError(f"{op_name}: q and k must have the same feature size (last axis), got q {q.shape} "
-                         f"and k {k.shape}")
+        raise ValueError(
+            f"{op_name}: q and k must have the same feature size (last axis), got q {q.shape} and k {k.shape}"
+        )
     if k.shape[-2] != v.shape[-2]:
-        raise ValueError(f"{op_name}: k and v must hold one row per key (same length on axis -2), got "
-                         f"k {k.shape} and v {v.shape}")
+        raise ValueError(
+            f"{op_name}: k and v must hold one row per key (same length on axis -2), got "
+            f"k {k.shape} and v {v.shape}"
+        )
     try:
         np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
     except ValueError:
-        raise ValueError(f"{op_name}: the batch axes of q {q.shape}, k {k.shape} and v {v.shape} do not "
-                         "broadcast") from None
+        raise ValueError(
+            f"{op_name}: the batch axes of q {q.shape}, k {k.shape} and v {v.shape} do not broadcast"
+        ) from None
     if scale is None:
         scale = 1.0 / math.sqrt(q.shape[-1]) if q.shape[-1] else 1.0
     elif isinstance(scale, bool) or not isinstance(scale, numbers.Real) or not math.isfinite(scale):
@@ -138,26 +151,36 @@ def _check_mask(mask: Any, shape: tuple[int, ...], op_name: str) -> np.ndarray |
         return None
     allowed = mask.data if isinstance(mask, Tensor) else np.asarray(mask)
     if allowed.dtype != np.bool_:
-        raise TypeError(f"{op_name}: mask must be boolean (True where a query may attend to a key), "
-                        f"got dtype {allowed.dtype}")
+        raise TypeError(
+            f"{op_name}: mask must be boolean (True where a query may attend to a key), "
+            f"got dtype {allowed.dtype}"
+        )
     try:
         full = np.broadcast_shapes(allowed.shape, shape)
     except ValueError:
-        raise ValueError(f"{op_name}: mask has shape {allowed.shape}, which does not broadcast against "
-                         f"the scores' shape {shape} (..., Lq, Lk)") from None
+        raise ValueError(
+            f"{op_name}: mask has shape {allowed.shape}, which does not broadcast against "
+            f"the scores' shape {shape} (..., Lq, Lk)"
+        ) from None
     if full[-2:] != shape[-2:]:
-        raise ValueError(f"{op_name}: mask has shape {allowed.shape}, which would stretch the scores' "
-                         f"(Lq, Lk) = {shape[-2:]}; expected its last two axes to be 1 or those sizes")
+        raise ValueError(
+            f"{op_name}: mask has shape {allowed.shape}, which would stretch the scores' "
+            f"(Lq, Lk) = {shape[-2:]}; expected its last two axes to be 1 or those sizes"
+        )
     return allowed
 
 
 def _check_block_size(block_size: Any, return_weights: Any, op_name: str) -> int:
     if isinstance(block_size, bool) or not isinstance(block_size, (int, np.integer)) or block_size < 1:
-        raise ValueError(f"{op_name}: block_size must be a positive int (keys per block), or None for the "
-                         f"dense path, got {block_size!r}")
+        raise ValueError(
+            f"{op_name}: block_size must be a positive int (keys per block), or None for the "
+            f"dense path, got {block_size!r}"
+        )
     if return_weights:
-        raise ValueError(f"{op_name}: return_weights=True needs the (Lq, Lk) weight matrix, which the "
-                         "blockwise path (block_size set) never forms; use block_size=None")
+        raise ValueError(
+            f"{op_name}: return_weights=True needs the (Lq, Lk) weight matrix, which the "
+            "blockwise path (block_size set) never forms; use block_size=None"
+        )
     return int(block_size)
 
 
@@ -176,8 +199,9 @@ def _combined_mask(mask: Any, causal: bool, shape: tuple[int, ...], op_name: str
 # ====================================================================== blockwise
 
 
-def _block_scores(q: np.ndarray, k_blk: np.ndarray, start: int, mask: np.ndarray | None,
-                  causal: bool, scale: float) -> np.ndarray:
+def _block_scores(
+    q: np.ndarray, k_blk: np.ndarray, start: int, mask: np.ndarray | None, causal: bool, scale: float
+) -> np.ndarray:
     """The scores of every query against keys start..start+B-1, ``q k_blk^T * scale``,
     with the entries a query may not attend to set to -inf (exp gives them weight 0).
     Only the block's slice of the mask and of the causal pattern is ever formed."""
@@ -194,9 +218,16 @@ def _block_scores(q: np.ndarray, k_blk: np.ndarray, start: int, mask: np.ndarray
     return s if allowed is None else np.where(allowed, s, -np.inf).astype(s.dtype, copy=False)
 
 
-def _blockwise_forward(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray | None,
-                       causal: bool, scale: float, block: int,
-                       batch: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _blockwise_forward(
+    q: np.ndarray,
+    k: np.ndarray,
+    v: np.ndarray,
+    mask: np.ndarray | None,
+    causal: bool,
+    scale: float,
+    block: int,
+    batch: tuple[int, ...],
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Walk the key blocks, keeping per query the running max m, sum s and (unnormalised)
     output acc; each block's contribution is moved onto the new max by ``rescale``::
 
@@ -217,21 +248,22 @@ def _blockwise_forward(q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.nda
     s = np.zeros(batch + (lq, 1), dtype=dtype)
     acc = np.zeros(batch + (lq, v.shape[-1]), dtype=dtype)
     for start in range(0, k.shape[-2], block):
-        scores = _block_scores(q, k[..., start:start + block, :], start, mask, causal, scale)
+        scores = _block_scores(q, k[..., start : start + block, :], start, mask, causal, scale)
         m_b, s_b = online.block_max_and_sum(scores)
         p = np.exp(scores - np.where(np.isneginf(m_b), 0.0, m_b), out=scores)  # (reuses scores)
         m, c, c_b = online.rescale(m, m_b)
         s = s * c + s_b * c_b
         acc *= c
-        acc += (p @ v[..., start:start + block, :]) * c_b
+        acc += (p @ v[..., start : start + block, :]) * c_b
     empty = s == 0  # a query with no key to attend to
     out = acc / np.where(empty, 1.0, s)  # 0 / 1 = 0
     m[empty], s[empty] = 0.0, 1.0  # log 1 = 0
     return out.astype(dtype, copy=False), m, np.log(s)
 
 
-def blockwise_attention(q: Tensor, k: Tensor, v: Tensor, mask: np.ndarray | None, causal: bool,
-                        scale: float, block_size: int) -> Tensor:
+def blockwise_attention(
+    q: Tensor, k: Tensor, v: Tensor, mask: np.ndarray | None, causal: bool, scale: float, block_size: int
+) -> Tensor:
     """Attention as one fused op over key blocks of ``block_size`` (arguments already
     checked by ``scaled_dot_product_attention``, which is the function to call).
 
@@ -253,33 +285,36 @@ def blockwise_attention(q: Tensor, k: Tensor, v: Tensor, mask: np.ndarray | None
     """
     dtype = np.result_type(q.dtype, k.dtype, v.dtype)
     qd, kd, vd = (t.data.astype(dtype, copy=False) for t in (q, k, v))
-    batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2],
-                                () if mask is None else mask.shape[:-2])
+    batch = np.broadcast_shapes(
+        q.shape[:-2], k.shape[:-2], v.shape[:-2], () if mask is None else mask.shape[:-2]
+    )
     out, m, log_s = _blockwise_forward(qd, kd, vd, mask, causal, scale, block_size, batch)
 
     def backward(g: Tensor, out: Tensor) -> tuple:
         if is_grad_enabled():
-            raise RuntimeError("scaled_dot_product_attention with block_size set has a fused backward "
-                               "written in numpy, which cannot be differentiated again "
-                               "(create_graph=True); use block_size=None for second derivatives")
+            raise RuntimeError(
+                "scaled_dot_product_attention with block_size set has a fused backward "
+                "written in numpy, which cannot be differentiated again "
+                "(create_graph=True); use block_size=None for second derivatives"
+            )
         do = g.data.astype(dtype, copy=False)
         d = np.sum(do * out.data, axis=-1, keepdims=True)  # D = rowsum(dO * O)
         dq = np.zeros(batch + qd.shape[-2:], dtype=dtype)
         dk = np.zeros(batch + kd.shape[-2:], dtype=dtype)
         dv = np.zeros(batch + vd.shape[-2:], dtype=dtype)
         for start in range(0, kd.shape[-2], block_size):
-            k_b, v_b = kd[..., start:start + block_size, :], vd[..., start:start + block_size, :]
+            k_b, v_b = kd[..., start : start + block_size, :], vd[..., start : start + block_size, :]
             scores = _block_scores(qd, k_b, start, mask, causal, scale)
             scores -= m
             scores -= log_s
             p = np.exp(scores, out=scores)  # the weights P_b = exp(S_b - L), recomputed
-            dv[..., start:start + block_size, :] = np.swapaxes(p, -1, -2) @ do
+            dv[..., start : start + block_size, :] = np.swapaxes(p, -1, -2) @ do
             ds = do @ np.swapaxes(v_b, -1, -2)  # dP_b
             ds -= d
             ds *= p  # dS_b = P_b * (dP_b - D)
             ds *= scale  # (the scale of S = Q K^T * scale, once for both dQ and dK)
             dq += ds @ k_b
-            dk[..., start:start + block_size, :] = np.swapaxes(ds, -1, -2) @ qd
+            dk[..., start : start + block_size, :] = np.swapaxes(ds, -1, -2) @ qd
         return Tensor._wrap(dq), Tensor._wrap(dk), Tensor._wrap(dv)
 
     return record(out, (q, k, v), "blockwise_attention", backward)

@@ -27,8 +27,7 @@ from .grad_mode import enable_grad, is_grad_enabled, no_grad, state
 if TYPE_CHECKING:
     from .tensor import Tensor
 
-__all__ = ["Node", "topological_order", "run_backward", "grad", "no_grad", "enable_grad",
-           "is_grad_enabled"]
+__all__ = ["Node", "topological_order", "run_backward", "grad", "no_grad", "enable_grad", "is_grad_enabled"]
 
 
 class Node:
@@ -84,8 +83,13 @@ def topological_order(root: Tensor) -> list[Tensor]:
     return order
 
 
-def run_backward(root: Tensor, grad: Tensor, retain_graph: bool, create_graph: bool,
-                 capture: Sequence[Tensor] | None = None) -> dict[int, Tensor | None]:
+def run_backward(
+    root: Tensor,
+    grad: Tensor,
+    retain_graph: bool,
+    create_graph: bool,
+    capture: Sequence[Tensor] | None = None,
+) -> dict[int, Tensor | None]:
     """Propagate ``grad`` (d output / d root) through root's graph.
 
     Without ``capture`` the gradients are accumulated into ``.grad`` of every leaf that
@@ -154,11 +158,13 @@ def _modified_message(node: Node, t: Tensor, out: Tensor) -> str:
     checks every input and the result, also where the rule would not read them; PyTorch
     checks only the tensors a rule saved.)"""
     what = "output" if t is out else f"input {[i is t for i in node.inputs].index(True)}"
-    return (f"a tensor needed for the gradient was modified in place: the {what} of "
-            f"'{node.op}', of shape {t.shape} ({t.dtype}), is at version {t._version}, "
-            f"later than the op (version {node.clock}); was there an optimizer step, a "
-            "load_state_dict or an assignment to .data between the forward and the "
-            "backward pass? Run the forward pass again after the change.")
+    return (
+        f"a tensor needed for the gradient was modified in place: the {what} of "
+        f"'{node.op}', of shape {t.shape} ({t.dtype}), is at version {t._version}, "
+        f"later than the op (version {node.clock}); was there an optimizer step, a "
+        "load_state_dict or an assignment to .data between the forward and the "
+        "backward pass? Run the forward pass again after the change."
+    )
 
 
 def _as_gradient_of(t: Tensor, g: Any) -> Tensor:
@@ -174,8 +180,9 @@ def _as_gradient_of(t: Tensor, g: Any) -> Tensor:
     return g
 
 
-def _keep_gradient(t: Tensor, g: Tensor, captured: dict[int, Tensor | None] | None,
-                   create_graph: bool) -> None:
+def _keep_gradient(
+    t: Tensor, g: Tensor, captured: dict[int, Tensor | None] | None, create_graph: bool
+) -> None:
     """Where t's finished gradient goes: into ``captured`` if t is one of the tensors
     ``minigrad.grad`` asked for; else into ``.grad`` of a leaf, or of a tensor that
     called ``retain_grad``."""
@@ -199,7 +206,7 @@ def _accumulate_grad(t: Tensor, g: Tensor, create_graph: bool) -> None:
 
 def _run_hooks(t: Tensor, g: Tensor) -> Tensor:
     """Show ``g`` to each of t's hooks; a hook that returns a tensor replaces it."""
-    for hook in list(t._hooks.values()):
+    for hook in list((t._hooks or {}).values()):
         replaced = hook(g)
         if replaced is not None:
             g = _checked_hook_result(replaced, g)
@@ -234,7 +241,8 @@ def seed_gradient(output: Tensor, grad: Any) -> Tensor:
         if output.data.size != 1:
             raise RuntimeError(
                 f"backward() without grad= needs a one-element output, this one has shape "
-                f"{output.shape}; pass grad= of that shape (or reduce it with .sum())")
+                f"{output.shape}; pass grad= of that shape (or reduce it with .sum())"
+            )
         return tensor._wrap(np.ones(output.data.shape, output.data.dtype))
     g = grad if isinstance(grad, tensor) else tensor(np.asarray(grad, dtype=output.dtype))
     if g.data.shape != output.data.shape:
@@ -242,8 +250,13 @@ def seed_gradient(output: Tensor, grad: Any) -> Tensor:
     return g if g.data.dtype == output.data.dtype else g.astype(output.dtype)  # float32 stays float32
 
 
-def grad(output: Tensor, inputs: Tensor | Sequence[Tensor], grad_output: Any = None,
-         retain_graph: bool | None = None, create_graph: bool = False) -> tuple[Tensor, ...]:
+def grad(
+    output: Tensor,
+    inputs: Tensor | Sequence[Tensor],
+    grad_output: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+) -> tuple[Tensor, ...]:
     """The gradients of ``output`` with respect to ``inputs``, returned rather than
     accumulated into ``.grad`` (like ``torch.autograd.grad``). An input that ``output``
     does not depend on gets a zero gradient. ``retain_graph`` defaults to

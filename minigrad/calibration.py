@@ -45,17 +45,24 @@ def _probs_and_labels(probs: Any, labels: Any, who: str) -> tuple[np.ndarray, np
     p = np.asarray(probs.data if isinstance(probs, Tensor) else probs, dtype=np.float64)
     y = np.asarray(labels.data if isinstance(labels, Tensor) else labels)
     if p.ndim != 2 or p.shape[0] == 0 or p.shape[1] < 2:
-        raise ValueError(f"{who}: probs must have shape (n, C) with n >= 1 samples and C >= 2 classes, "
-                         f"got shape {p.shape}")
+        raise ValueError(
+            f"{who}: probs must have shape (n, C) with n >= 1 samples and C >= 2 classes, got shape {p.shape}"
+        )
     if y.shape != (p.shape[0],) or y.dtype.kind not in "iu":
-        raise ValueError(f"{who}: labels must be {p.shape[0]} integer class indices (shape "
-                         f"({p.shape[0]},)), got shape {y.shape} and dtype {y.dtype}")
+        raise ValueError(
+            f"{who}: labels must be {p.shape[0]} integer class indices (shape "
+            f"({p.shape[0]},)), got shape {y.shape} and dtype {y.dtype}"
+        )
     if y.min() < 0 or y.max() >= p.shape[1]:
-        raise ValueError(f"{who}: labels must be class indices 0 to {p.shape[1] - 1}, got values "
-                         f"from {y.min()} to {y.max()}")
+        raise ValueError(
+            f"{who}: labels must be class indices 0 to {p.shape[1] - 1}, got values "
+            f"from {y.min()} to {y.max()}"
+        )
     if not np.isfinite(p).all() or p.min() < 0 or np.abs(p.sum(axis=1) - 1).max() > 1e-4:
-        raise ValueError(f"{who}: probs must be probabilities: finite, >= 0, each row summing to 1 "
-                         "(pass softmax(logits), not the logits)")
+        raise ValueError(
+            f"{who}: probs must be probabilities: finite, >= 0, each row summing to 1 "
+            "(pass softmax(logits), not the logits)"
+        )
     return p, y
 
 

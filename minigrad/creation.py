@@ -54,8 +54,13 @@ def full(shape: Any, fill_value: float, dtype: Any = np.float64, requires_grad: 
     return _leaf(np.full(dims, fill_value, dtype=dtype), _flag(requires_grad, "full"))
 
 
-def arange(start: float, stop: float | None = None, step: float = 1, dtype: Any = np.float64,
-           requires_grad: bool = False) -> Tensor:
+def arange(
+    start: float,
+    stop: float | None = None,
+    step: float = 1,
+    dtype: Any = np.float64,
+    requires_grad: bool = False,
+) -> Tensor:
     """start, start + step, ... up to but excluding stop (``arange(n)`` = 0 .. n - 1), as
     ``np.arange``; float64 by default like every Tensor (pass ``dtype=np.int64`` for
     indices)."""
@@ -94,8 +99,9 @@ def full_like(t: Any, fill_value: float, dtype: Any = None, requires_grad: bool 
 def randn(*shape: Any, seed: Seed = None, dtype: Any = np.float64, requires_grad: bool = False) -> Tensor:
     """Samples of the standard normal distribution N(0, 1), of the given shape."""
     rng = make_rng(seed, "randn: seed")
-    return _leaf(rng.standard_normal(_shape(shape, "randn")).astype(dtype, copy=False),
-                 _flag(requires_grad, "randn"))
+    return _leaf(
+        rng.standard_normal(_shape(shape, "randn")).astype(dtype, copy=False), _flag(requires_grad, "randn")
+    )
 
 
 def rand(*shape: Any, seed: Seed = None, dtype: Any = np.float64, requires_grad: bool = False) -> Tensor:
@@ -104,5 +110,4 @@ def rand(*shape: Any, seed: Seed = None, dtype: Any = np.float64, requires_grad:
     return _leaf(rng.random(_shape(shape, "rand")).astype(dtype, copy=False), _flag(requires_grad, "rand"))
 
 
-__all__ = ["zeros", "ones", "full", "arange", "eye", "zeros_like", "ones_like", "full_like",
-           "randn", "rand"]
+__all__ = ["zeros", "ones", "full", "arange", "eye", "zeros_like", "ones_like", "full_like", "randn", "rand"]

@@ -56,8 +56,10 @@ def _box(center_box: Any) -> tuple[float, float]:
     """``center_box`` as a pair of finite numbers (low, high) with low < high."""
     box = _numbers("make_blobs: center_box", center_box, "a pair of numbers (low, high)")
     if box.shape != (2,) or not np.all(np.isfinite(box)) or not box[0] < box[1]:
-        raise ValueError(f"make_blobs: center_box must be a pair of finite numbers (low, high) with "
-                         f"low < high, got {center_box!r}")
+        raise ValueError(
+            f"make_blobs: center_box must be a pair of finite numbers (low, high) with "
+            f"low < high, got {center_box!r}"
+        )
     return float(box[0]), float(box[1])
 
 
@@ -76,9 +78,14 @@ def _shuffled(rng: np.random.Generator, X: np.ndarray, y: np.ndarray) -> tuple[n
 # ---------------------------------------------------------------- toy generators
 
 
-def make_blobs(n_samples: int = 100, centers: int | Sequence[Sequence[float]] = 3, n_features: int = 2,
-               cluster_std: float | Sequence[float] = 1.0, seed: Seed = 0,
-               center_box: tuple[float, float] = (-10.0, 10.0)) -> tuple[np.ndarray, np.ndarray]:
+def make_blobs(
+    n_samples: int = 100,
+    centers: int | Sequence[Sequence[float]] = 3,
+    n_features: int = 2,
+    cluster_std: float | Sequence[float] = 1.0,
+    seed: Seed = 0,
+    center_box: tuple[float, float] = (-10.0, 10.0),
+) -> tuple[np.ndarray, np.ndarray]:
     """Gaussian clusters: class c's points are ``center_c + cluster_std_c * N(0, I)``.
 
     ``centers`` is a number of clusters (their centres are then drawn uniformly from
@@ -94,21 +101,26 @@ def make_blobs(n_samples: int = 100, centers: int | Sequence[Sequence[float]] = 
         low, high = _box(center_box)
         centre_array = rng.uniform(low, high, size=(k, d))
     else:
-        centre_array = _numbers("make_blobs: centers", centers,
-                                "a count or an array of shape (k, n_features)")
+        centre_array = _numbers(
+            "make_blobs: centers", centers, "a count or an array of shape (k, n_features)"
+        )
         if centre_array.ndim != 2 or len(centre_array) == 0:
-            raise ValueError(f"make_blobs: centers must be a count or an array of shape (k, n_features), "
-                             f"got shape {centre_array.shape}")
+            raise ValueError(
+                f"make_blobs: centers must be a count or an array of shape (k, n_features), "
+                f"got shape {centre_array.shape}"
+            )
         if not np.all(np.isfinite(centre_array)):
-            raise ValueError("make_blobs: centers must be finite, got NaN or infinity in "
-                             f"{centre_array.tolist()}")
+            raise ValueError(
+                f"make_blobs: centers must be finite, got NaN or infinity in {centre_array.tolist()}"
+            )
         k, d = centre_array.shape
     stds = _numbers("make_blobs: cluster_std", cluster_std, "a number >= 0 or one per cluster")
     if stds.ndim == 0:
         stds = np.full(k, float(stds))
     if stds.shape != (k,) or np.any(stds < 0) or not np.all(np.isfinite(stds)):
-        raise ValueError(f"make_blobs: cluster_std must be >= 0, one value or one per cluster ({k}), "
-                         f"got {cluster_std!r}")
+        raise ValueError(
+            f"make_blobs: cluster_std must be >= 0, one value or one per cluster ({k}), got {cluster_std!r}"
+        )
     counts = _split_evenly(n, k)
     X = np.concatenate([centre_array[c] + stds[c] * rng.standard_normal((counts[c], d)) for c in range(k)])
     y = np.repeat(np.arange(k), counts)
@@ -137,8 +149,9 @@ def make_moons(n_samples: int = 100, noise: float = 0.0, seed: Seed = 0) -> tupl
     return _shuffled(rng, X, y)
 
 
-def make_spirals(n_samples: int = 300, n_classes: int = 3, noise: float = 0.2,
-                 seed: Seed = 0) -> tuple[np.ndarray, np.ndarray]:
+def make_spirals(
+    n_samples: int = 300, n_classes: int = 3, noise: float = 0.2, seed: Seed = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """``n_classes`` spiral arms winding out of the origin, one per class.
 
     Along arm c a point at position s in (0, 1] has radius r = s and angle
@@ -185,8 +198,10 @@ def _read_table(filename: str) -> LabeledData:
     """Read one of our ``.csv.gz`` files: ``# key: value`` header lines (title, source,
     columns, classes, format), then comma-separated rows whose last column is the class
     index."""
-    with (resources.files("minigrad") / "datasets" / filename).open("rb") as raw, \
-            gzip.open(raw, "rt", encoding="utf-8") as text:
+    with (
+        (resources.files("minigrad") / "datasets" / filename).open("rb") as raw,
+        gzip.open(raw, "rt", encoding="utf-8") as text,
+    ):
         lines = text.read().splitlines()
     header = {}
     for line in lines:
@@ -197,10 +212,16 @@ def _read_table(filename: str) -> LabeledData:
     columns = tuple(header["columns"].split(","))
     classes = tuple(header["classes"].split(","))
     if table.shape[1] != len(columns):
-        raise ValueError(f"{filename}: the header names {len(columns)} columns, "
-                         f"the rows have {table.shape[1]}")
-    return LabeledData(X=np.ascontiguousarray(table[:, :-1]), y=table[:, -1].astype(np.int64),
-                       feature_names=columns[:-1], class_names=classes, source=header["source"])
+        raise ValueError(
+            f"{filename}: the header names {len(columns)} columns, the rows have {table.shape[1]}"
+        )
+    return LabeledData(
+        X=np.ascontiguousarray(table[:, :-1]),
+        y=table[:, -1].astype(np.int64),
+        feature_names=columns[:-1],
+        class_names=classes,
+        source=header["source"],
+    )
 
 
 def load_iris() -> LabeledData:
@@ -223,8 +244,9 @@ def load_digits() -> LabeledData:
 # ---------------------------------------------------------------- preparation
 
 
-def train_test_split(X: Any, y: Any, test_size: float | int = 0.25, seed: Seed = 0,
-                     stratify: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def train_test_split(
+    X: Any, y: Any, test_size: float | int = 0.25, seed: Seed = 0, stratify: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Split the rows at random into a training and a test part: returns
     ``X_train, X_test, y_train, y_test`` (each part in random order).
 
@@ -241,11 +263,14 @@ def train_test_split(X: Any, y: Any, test_size: float | int = 0.25, seed: Seed =
     elif isinstance(test_size, float) and 0.0 < test_size < 1.0:
         n_test = math.ceil(round(test_size * n, 9))  # round first: 0.14 * 50 is 7.000000000000001
     else:
-        raise ValueError(f"train_test_split: test_size must be a fraction in (0, 1) or a number of rows, "
-                         f"got {test_size!r}")
+        raise ValueError(
+            f"train_test_split: test_size must be a fraction in (0, 1) or a number of rows, got {test_size!r}"
+        )
     if not 1 <= n_test <= n - 1:
-        raise ValueError(f"train_test_split: test_size={test_size!r} gives {n_test} test rows out of {n}; "
-                         "both parts need at least one row")
+        raise ValueError(
+            f"train_test_split: test_size={test_size!r} gives {n_test} test rows out of {n}; "
+            "both parts need at least one row"
+        )
     rng = make_rng(seed, "train_test_split: seed")
     if not stratify:
         order = rng.permutation(n)
@@ -259,8 +284,8 @@ def train_test_split(X: Any, y: Any, test_size: float | int = 0.25, seed: Seed =
         test_parts, train_parts = [], []
         for c in range(len(classes)):
             members = rng.permutation(np.flatnonzero(inverse.reshape(-1) == c))
-            test_parts.append(members[:per_class[c]])
-            train_parts.append(members[per_class[c]:])
+            test_parts.append(members[: per_class[c]])
+            train_parts.append(members[per_class[c] :])
         test = rng.permutation(np.concatenate(test_parts))
         train = rng.permutation(np.concatenate(train_parts))
     return X[train], X[test], y[train], y[test]
@@ -288,8 +313,9 @@ def standardize(X_train: Any, X_test: Any = None) -> Standardized:
     float32 stays float32."""
     X_train = np.asarray(X_train)
     if X_train.ndim != 2 or len(X_train) == 0:
-        raise ValueError(f"standardize: X_train must be a non-empty 2-D array (rows, features), "
-                         f"got shape {X_train.shape}")
+        raise ValueError(
+            f"standardize: X_train must be a non-empty 2-D array (rows, features), got shape {X_train.shape}"
+        )
     dtype = X_train.dtype if X_train.dtype.kind == "f" else np.float64
     X_train = X_train.astype(dtype, copy=False)
     # a constant column is detected exactly: its computed std may be a rounding error, not 0
@@ -300,8 +326,9 @@ def standardize(X_train: Any, X_test: Any = None) -> Standardized:
     if X_test is not None:
         X_test = np.asarray(X_test)
         if X_test.ndim != 2 or X_test.shape[1] != X_train.shape[1]:
-            raise ValueError(f"standardize: X_test must have shape (rows, {X_train.shape[1]}), "
-                             f"got {X_test.shape}")
+            raise ValueError(
+                f"standardize: X_test must have shape (rows, {X_train.shape[1]}), got {X_test.shape}"
+            )
         test = ((X_test - mean) / std).astype(dtype, copy=False)
     return Standardized((X_train - mean) / std, test, mean, std)
 
@@ -316,8 +343,15 @@ class DataLoader:
     which holds the remainder (it is kept unless ``drop_last=True``). Batches are numpy
     arrays (copies); ``len(loader)`` is the number of batches per epoch."""
 
-    def __init__(self, X: Any, y: Any, batch_size: int = 32, shuffle: bool = True, seed: Seed = 0,
-                 drop_last: bool = False) -> None:
+    def __init__(
+        self,
+        X: Any,
+        y: Any,
+        batch_size: int = 32,
+        shuffle: bool = True,
+        seed: Seed = 0,
+        drop_last: bool = False,
+    ) -> None:
         self.X, self.y = np.asarray(X), np.asarray(y)
         if len(self.X) != len(self.y):
             raise ValueError(f"DataLoader: X has {len(self.X)} rows but y has {len(self.y)}")
@@ -334,11 +368,19 @@ class DataLoader:
         n = len(self.y)
         order = self.rng.permutation(n) if self.shuffle else np.arange(n)
         for b in range(len(self)):
-            rows = order[b * self.batch_size:(b + 1) * self.batch_size]
+            rows = order[b * self.batch_size : (b + 1) * self.batch_size]
             yield self.X[rows], self.y[rows]
 
 
 __all__ = [
-    "make_blobs", "make_moons", "make_spirals", "LabeledData", "load_iris", "load_digits",
-    "train_test_split", "Standardized", "standardize", "DataLoader",
+    "make_blobs",
+    "make_moons",
+    "make_spirals",
+    "LabeledData",
+    "load_iris",
+    "load_digits",
+    "train_test_split",
+    "Standardized",
+    "standardize",
+    "DataLoader",
 ]

@@ -103,8 +103,10 @@ def pull_arrows_data(X: Any, logits: Any, y: Any) -> Pulls:
     y = class_labels(y)
     n = len(y)
     if X.ndim != 2 or len(X) != n or len(z) != n:
-        raise ValueError(f"need X of shape (N, d), logits of N rows and N labels; got X {X.shape}, "
-                         f"logits {z.shape}, y {y.shape}")
+        raise ValueError(
+            f"need X of shape (N, d), logits of N rows and N labels; got X {X.shape}, "
+            f"logits {z.shape}, y {y.shape}"
+        )
     with no_grad():
         if z.ndim == 1:
             residual = F.sigmoid(z).data - y
@@ -138,12 +140,14 @@ def loss_surface_data(loss_fn: Callable[[Tensor], Tensor], w1_values: Any, w2_va
     losses = loss_fn(grid)
     if not isinstance(losses, Tensor) or losses.shape != (g1.size,):
         shape = getattr(losses, "shape", type(losses).__name__)
-        raise ValueError(f"loss_fn must return one loss per column, a Tensor of shape ({g1.size},), "
-                         f"got {shape}")
+        raise ValueError(
+            f"loss_fn must return one loss per column, a Tensor of shape ({g1.size},), got {shape}"
+        )
     losses.sum().backward()
     grad = grid.grad.data if grid.grad is not None else np.zeros_like(grid.data)  # None: loss ignores W
-    return LossSurface(g1, g2, losses.data.reshape(g1.shape), grad[0].reshape(g1.shape),
-                       grad[1].reshape(g1.shape))
+    return LossSurface(
+        g1, g2, losses.data.reshape(g1.shape), grad[0].reshape(g1.shape), grad[1].reshape(g1.shape)
+    )
 
 
 def confusion_counts(y_true: Any, y_pred: Any, n_classes: int | None = None) -> np.ndarray:
@@ -154,15 +158,17 @@ def confusion_counts(y_true: Any, y_pred: Any, n_classes: int | None = None) -> 
     k = n_classes if n_classes is not None else int(max(t.max(initial=-1), p.max(initial=-1))) + 1
     for name, labels in (("y_true", t), ("y_pred", p)):
         if labels.size and (labels.min() < 0 or labels.max() >= k):
-            raise ValueError(f"{name} holds labels from {labels.min()} to {labels.max()}, "
-                             f"expected 0 to {k - 1}")
+            raise ValueError(
+                f"{name} holds labels from {labels.min()} to {labels.max()}, expected 0 to {k - 1}"
+            )
     counts = np.zeros((k, k), dtype=np.int64)
     np.add.at(counts, (t, p), 1)
     return counts
 
 
-def probability_grid(predict_proba: Callable[[np.ndarray], Any], X: Any, resolution: int = 200,
-                     padding: float = 0.1) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def probability_grid(
+    predict_proba: Callable[[np.ndarray], Any], X: Any, resolution: int = 200, padding: float = 0.1
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``predict_proba`` (points (M, 2) -> probabilities (M, K)) on a ``resolution`` x
     ``resolution`` grid covering the 2-D points ``X`` with a margin of ``padding`` times
     their range. Returns the grid's x and y coordinates and the probabilities, shape
@@ -177,12 +183,21 @@ def probability_grid(predict_proba: Callable[[np.ndarray], Any], X: Any, resolut
     xx, yy = np.meshgrid(xs, ys)
     probs = float_array(predict_proba(np.column_stack([xx.ravel(), yy.ravel()])))
     if probs.ndim != 2 or len(probs) != xx.size:
-        raise ValueError(f"predict_proba must return probabilities of shape (M, K) for M points, "
-                         f"got {probs.shape}")
+        raise ValueError(
+            f"predict_proba must return probabilities of shape (M, K) for M points, got {probs.shape}"
+        )
     return xx, yy, probs.reshape(resolution, resolution, -1)
 
 
 __all__ = [
-    "class_labels", "float_array", "ResidualMargin", "residual_vs_margin_data", "Pulls", "pull_arrows_data",
-    "LossSurface", "loss_surface_data", "confusion_counts", "probability_grid",
+    "class_labels",
+    "float_array",
+    "ResidualMargin",
+    "residual_vs_margin_data",
+    "Pulls",
+    "pull_arrows_data",
+    "LossSurface",
+    "loss_surface_data",
+    "confusion_counts",
+    "probability_grid",
 ]

@@ -88,8 +88,12 @@ class LayoutNode:
     @property
     def box(self) -> tuple[float, float, float, float]:
         """(left, bottom, right, top)."""
-        return (self.x - self.width / 2, self.y - self.height / 2,
-                self.x + self.width / 2, self.y + self.height / 2)
+        return (
+            self.x - self.width / 2,
+            self.y - self.height / 2,
+            self.x + self.width / 2,
+            self.y + self.height / 2,
+        )
 
 
 @dataclass
@@ -145,9 +149,12 @@ def _collect(root: Tensor) -> tuple[list[Tensor], list[tuple[int, int, int]]]:
                 order.append(inp)
         index[id(t)] = len(order)
         order.append(t)
-    edges = [(index[id(inp)], index[id(t)], i)
-             for t in order if t._node is not None
-             for i, inp in enumerate(t._node.inputs)]
+    edges = [
+        (index[id(inp)], index[id(t)], i)
+        for t in order
+        if t._node is not None
+        for i, inp in enumerate(t._node.inputs)
+    ]
     return order, edges
 
 
@@ -234,12 +241,27 @@ def graph_layout(tensor: Tensor, show_values: bool = False, direction: str = "TB
     nodes = []
     for v, t in enumerate(order):
         x, y = to_xy(placement.centres[v])
-        nodes.append(LayoutNode(
-            id=v, label=labels[v], kind=kinds[v], layer=placement.layers[v], x=x, y=y,
-            width=sizes[v][0], height=sizes[v][1], op=t.op, name=t.name, shape=tuple(t.shape),
-            dtype=str(t.dtype), is_output=v == len(order) - 1))
-    layout_edges = [LayoutEdge(src=s, dst=d, index=i, points=[to_xy(p) for p in points])
-                    for (s, d, i), points in zip(edges, placement.routes)]
+        nodes.append(
+            LayoutNode(
+                id=v,
+                label=labels[v],
+                kind=kinds[v],
+                layer=placement.layers[v],
+                x=x,
+                y=y,
+                width=sizes[v][0],
+                height=sizes[v][1],
+                op=t.op,
+                name=t.name,
+                shape=tuple(t.shape),
+                dtype=str(t.dtype),
+                is_output=v == len(order) - 1,
+            )
+        )
+    layout_edges = [
+        LayoutEdge(src=s, dst=d, index=i, points=[to_xy(p) for p in points])
+        for (s, d, i), points in zip(edges, placement.routes)
+    ]
     return GraphLayout(nodes=nodes, edges=layout_edges, direction=direction)
 
 
@@ -266,8 +288,10 @@ def to_dot(tensor: Tensor, show_values: bool = False, direction: str = "TB") -> 
         face, edge, dash = STYLE[kind]
         style = '"rounded,filled,dashed"' if dash == "dashed" else '"rounded,filled"'
         width = ", penwidth=2" if v == len(order) - 1 else ""
-        lines.append(f'  n{v} [label={_dot_string(_label(t, kind, show_values))}, style={style}, '
-                     f'fillcolor="{face}", color="{edge}"{width}];')
+        lines.append(
+            f"  n{v} [label={_dot_string(_label(t, kind, show_values))}, style={style}, "
+            f'fillcolor="{face}", color="{edge}"{width}];'
+        )
     lines += [f"  n{s} -> n{d};" for s, d, _ in edges]
     lines.append("}")
     return "\n".join(lines) + "\n"
@@ -298,8 +322,14 @@ def _route_path(points: list[tuple[float, float]], direction: str) -> Any:
     return Path(verts, codes)
 
 
-def draw_graph(tensor: Tensor, ax: Axes | None = None, show_values: bool = False, *,
-               direction: str = "TB", path: str | os.PathLike | None = None) -> Axes:
+def draw_graph(
+    tensor: Tensor,
+    ax: Axes | None = None,
+    show_values: bool = False,
+    *,
+    direction: str = "TB",
+    path: str | os.PathLike | None = None,
+) -> Axes:
     """Draw the graph that computed ``tensor`` with matplotlib; returns the Axes.
 
     Blue boxes are ops (name, shape, dtype), orange boxes leaves that require grad
@@ -335,20 +365,46 @@ def draw_graph(tensor: Tensor, ax: Axes | None = None, show_values: bool = False
     ax.set_axis_off()
 
     for e in layout.edges:
-        ax.add_patch(FancyArrowPatch(
-            path=_route_path(e.points, layout.direction), arrowstyle="-|>",
-            mutation_scale=9 * scale, shrinkA=0, shrinkB=0, color="#444444",
-            linewidth=max(0.3, 0.9 * scale), zorder=1))
+        ax.add_patch(
+            FancyArrowPatch(
+                path=_route_path(e.points, layout.direction),
+                arrowstyle="-|>",
+                mutation_scale=9 * scale,
+                shrinkA=0,
+                shrinkB=0,
+                color="#444444",
+                linewidth=max(0.3, 0.9 * scale),
+                zorder=1,
+            )
+        )
     rounding = min(0.06, PAD_Y)
     for nd in layout.nodes:
         face, edge, dash = STYLE[nd.kind]
         left, bottom, _, _ = nd.box
-        ax.add_patch(FancyBboxPatch(
-            (left, bottom), nd.width, nd.height, boxstyle=f"round,pad=0,rounding_size={rounding}",
-            facecolor=face, edgecolor=edge, linestyle=dash,
-            linewidth=(2.2 if nd.is_output else 1.0) * max(0.3, scale), zorder=2))
-        ax.text(nd.x, nd.y, nd.label, ha="center", va="center", family="DejaVu Sans Mono",
-                fontsize=FONT_SIZE * scale, linespacing=1.2, zorder=3)
+        ax.add_patch(
+            FancyBboxPatch(
+                (left, bottom),
+                nd.width,
+                nd.height,
+                boxstyle=f"round,pad=0,rounding_size={rounding}",
+                facecolor=face,
+                edgecolor=edge,
+                linestyle=dash,
+                linewidth=(2.2 if nd.is_output else 1.0) * max(0.3, scale),
+                zorder=2,
+            )
+        )
+        ax.text(
+            nd.x,
+            nd.y,
+            nd.label,
+            ha="center",
+            va="center",
+            family="DejaVu Sans Mono",
+            fontsize=FONT_SIZE * scale,
+            linespacing=1.2,
+            zorder=3,
+        )
     if path is not None:
         save_figure(fig, path)
     return ax

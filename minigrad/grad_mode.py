@@ -51,7 +51,7 @@ class _GradMode(contextlib.ContextDecorator):
     def __exit__(self, *exc: object) -> None:
         state.grad_enabled = self._saved.pop()
 
-    def __call__(self, fn: Callable) -> Callable:
+    def __call__(self, fn: Callable) -> Callable:  # type: ignore[override]
         """As a decorator. A generator function gets the mode around each step of its
         body, not just around the call that creates the generator (which runs none of
         the body), and the caller's mode in between, where the caller's code runs."""

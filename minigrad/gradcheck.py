@@ -39,14 +39,22 @@ def _outputs(result: Any) -> list[Tensor]:
     for i, o in enumerate(outs):
         if not isinstance(o, Tensor):  # e.g. a function that computed with .data or numpy
             which = f"output {i}" if isinstance(result, (list, tuple)) else "result"
-            raise TypeError(f"gradcheck: the function must return a Tensor (or a list or tuple of "
-                            f"Tensors); its {which} is a {type(o).__name__}, which carries no "
-                            "gradient (did it compute with .data or numpy functions?)")
+            raise TypeError(
+                f"gradcheck: the function must return a Tensor (or a list or tuple of "
+                f"Tensors); its {which} is a {type(o).__name__}, which carries no "
+                "gradient (did it compute with .data or numpy functions?)"
+            )
     return outs
 
 
-def gradcheck(fn: Callable[..., Any], inputs: Any, eps: float = 1e-6, atol: float = 1e-5,
-              rtol: float = 1e-3, seed: int = 0) -> bool:
+def gradcheck(
+    fn: Callable[..., Any],
+    inputs: Any,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    seed: int = 0,
+) -> bool:
     """Compare minigrad's gradient of ``sum(w * fn(*inputs))`` (random ``w``, drawn with
     ``seed``) with central differences ``(f(x + eps) - f(x - eps)) / (2 eps)``, in float64,
     for every input tensor that requires grad. Returns True, or raises ``GradcheckError``
@@ -59,18 +67,20 @@ def gradcheck(fn: Callable[..., Any], inputs: Any, eps: float = 1e-6, atol: floa
 
     def objective() -> float:
         with no_grad():
-            return float(sum(np.sum(w * np.asarray(o, dtype=np.float64))
-                             for w, o in zip(weights, _outputs(fn(*xs)))))
+            return float(
+                sum(np.sum(w * np.asarray(o, dtype=np.float64)) for w, o in zip(weights, _outputs(fn(*xs))))
+            )
 
-    total = sum((o * Tensor(w)).sum() for o, w in zip(outs, weights))
+    total: Tensor = sum(((o * Tensor(w)).sum() for o, w in zip(outs, weights)), Tensor(0.0))
     checked = [(k, x) for k, x in enumerate(xs) if isinstance(x, Tensor) and x.requires_grad]
     tensors = [x for _, x in checked]
     analytic = _grad(total, tensors) if total.requires_grad else [Tensor(x.data * 0) for x in tensors]
-    for (k, x), ga in zip(checked, analytic):  # k: the position in `inputs`, for the message
-        ga = np.asarray(ga, dtype=np.float64)
+    for (k, x), g in zip(checked, analytic):  # k: the position in `inputs`, for the message
+        ga = np.asarray(g, dtype=np.float64)
         if ga.shape != x.shape:
-            raise GradcheckError(f"gradcheck: the gradient of input {k} has shape {ga.shape}, "
-                                 f"expected {x.shape}")
+            raise GradcheckError(
+                f"gradcheck: the gradient of input {k} has shape {ga.shape}, expected {x.shape}"
+            )
         numeric = np.zeros_like(x.data)
         flat = x.data.reshape(-1)  # a view: perturbing it perturbs x
         for i in range(flat.size):
@@ -87,7 +97,8 @@ def gradcheck(fn: Callable[..., Any], inputs: Any, eps: float = 1e-6, atol: floa
             raise GradcheckError(
                 f"gradcheck failed for input {k} (shape {x.shape}) at element {tuple(map(int, worst))}: "
                 f"analytic {float(ga[worst])!r}, numerical {float(numeric[worst])!r} "
-                f"(tolerance atol={atol} + rtol={rtol} * |numerical|)")
+                f"(tolerance atol={atol} + rtol={rtol} * |numerical|)"
+            )
     return True
 
 

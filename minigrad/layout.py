@@ -106,8 +106,9 @@ def port_offset(n_inputs: int, index: int, size: float) -> float:
 def split_long_edges(layer: list[int], size: list[float], edges: list[Edge]) -> Grid:
     """The grid of vertices: the boxes, plus one waypoint in every layer an edge skips."""
     n = len(layer)
-    grid = Grid(n_boxes=n, layer=list(layer), size=list(size),
-                down=[[] for _ in range(n)], up=[[] for _ in range(n)])
+    grid = Grid(
+        n_boxes=n, layer=list(layer), size=list(size), down=[[] for _ in range(n)], up=[[] for _ in range(n)]
+    )
     n_inputs = [0] * n
     for _, d, _ in edges:
         n_inputs[d] += 1
@@ -154,10 +155,11 @@ def count_crossings(grid: Grid, rank: list[float]) -> int:
     cross when their order at the upper end and at the lower end disagree."""
     total = 0
     for row in grid.rows[1:]:
-        ends = sorted((rank[u], rank[v] + _rank_offset(port, grid.size[v]))
-                      for v in row for u, port in grid.down[v])
+        ends = sorted(
+            (rank[u], rank[v] + _rank_offset(port, grid.size[v])) for v in row for u, port in grid.down[v]
+        )
         for i, (top_i, bottom_i) in enumerate(ends):
-            total += sum(top_i != top_j and bottom_i > bottom_j for top_j, bottom_j in ends[i + 1:])
+            total += sum(top_i != top_j and bottom_i > bottom_j for top_j, bottom_j in ends[i + 1 :])
     return total
 
 
@@ -219,17 +221,21 @@ def closest_spaced(targets: list[float], seps: list[float]) -> list[float]:
 
 def _separations(grid: Grid) -> list[list[float]]:
     """Minimum centre-to-centre distance between neighbours, per layer."""
+
     def gap(a: int, b: int) -> float:
         boxes = a < grid.n_boxes and b < grid.n_boxes
         return NODE_GAP if boxes else WAYPOINT_GAP
 
-    return [[(grid.size[a] + grid.size[b]) / 2 + gap(a, b) for a, b in zip(row[:-1], row[1:])]
-            for row in grid.rows]
+    return [
+        [(grid.size[a] + grid.size[b]) / 2 + gap(a, b) for a, b in zip(row[:-1], row[1:])]
+        for row in grid.rows
+    ]
 
 
 def _pull(grid: Grid, x: list[float], v: int, from_above: bool, from_below: bool) -> float:
     """Where v's neighbours want it: the weighted mean of their positions (minus the port
     offset). Two waypoints pull hard on each other, which keeps long edges straight."""
+
     def weight(a: int, b: int) -> float:
         return 8.0 if a >= grid.n_boxes and b >= grid.n_boxes else 1.0
 
@@ -239,8 +245,9 @@ def _pull(grid: Grid, x: list[float], v: int, from_above: bool, from_below: bool
     return sum(p * w for p, w in pulls) / total if pulls else x[v]
 
 
-def _relax(grid: Grid, x: list[float], seps: list[list[float]], k: int,
-           from_above: bool, from_below: bool) -> None:
+def _relax(
+    grid: Grid, x: list[float], seps: list[list[float]], k: int, from_above: bool, from_below: bool
+) -> None:
     row = grid.rows[k]
     targets = [_pull(grid, x, v, from_above, from_below) for v in row]
     for v, xv in zip(row, closest_spaced(targets, seps[k])):
@@ -291,8 +298,9 @@ def place_along(grid: Grid, along: list[float], layer_gap: float) -> tuple[list[
     return centre, band
 
 
-def route(grid: Grid, x: list[float], centre: list[float], band: list[float], along: list[float],
-          e: int) -> list[Point]:
+def route(
+    grid: Grid, x: list[float], centre: list[float], band: list[float], along: list[float], e: int
+) -> list[Point]:
     """Edge ``e`` from the bottom of its source box, straight through each waypoint's
     band, into its port on the top of the op box. Consecutive points that differ in both
     coordinates are joined by an S-curve inside the gap between two layers."""

@@ -34,16 +34,19 @@ class Parameter(Tensor):
 
     __slots__ = ()
 
-    def __init__(self, data: Any, requires_grad: bool = True, dtype: Any = None,
-                 name: str | None = None) -> None:
+    def __init__(
+        self, data: Any, requires_grad: bool = True, dtype: Any = None, name: str | None = None
+    ) -> None:
         super().__init__(data, requires_grad=False, dtype=dtype, name=name)
         if self.data.dtype.kind != "f":
-            raise TypeError(f"a Parameter must hold floating-point numbers, got dtype {self.data.dtype}; "
-                            "convert it first, e.g. np.asarray(data, dtype=np.float64)")
+            raise TypeError(
+                f"a Parameter must hold floating-point numbers, got dtype {self.data.dtype}; "
+                "convert it first, e.g. np.asarray(data, dtype=np.float64)"
+            )
         self.requires_grad = bool(requires_grad)
 
     def __repr__(self) -> str:
-        return "Parameter" + super().__repr__()[len("Tensor"):]
+        return "Parameter" + super().__repr__()[len("Tensor") :]
 
 
 class LoadResult(NamedTuple):
@@ -78,7 +81,8 @@ class Module:
         if isinstance(value, (Parameter, Module)) and (params is None or modules is None):
             raise AttributeError(
                 f"cannot assign {type(value).__name__} '{name}' before Module.__init__() ran: "
-                f"call super().__init__() at the start of {type(self).__name__}.__init__")
+                f"call super().__init__() at the start of {type(self).__name__}.__init__"
+            )
         if isinstance(value, Parameter) and params is not None and modules is not None:
             self.__dict__.pop(name, None)
             modules.pop(name, None)
@@ -91,14 +95,18 @@ class Module:
             modules[name] = value
         elif params is not None and name in params:
             if value is not None:
-                raise TypeError(f"cannot assign {type(value).__name__} to parameter '{name}': "
-                                "expected a Parameter (or None to remove it)")
+                raise TypeError(
+                    f"cannot assign {type(value).__name__} to parameter '{name}': "
+                    "expected a Parameter (or None to remove it)"
+                )
             del params[name]
             object.__setattr__(self, name, None)
         elif modules is not None and name in modules:
             if value is not None:
-                raise TypeError(f"cannot assign {type(value).__name__} to submodule '{name}': "
-                                "expected a Module (or None to remove it)")
+                raise TypeError(
+                    f"cannot assign {type(value).__name__} to submodule '{name}': "
+                    "expected a Module (or None to remove it)"
+                )
             del modules[name]
             object.__setattr__(self, name, None)
         else:
@@ -218,11 +226,16 @@ class Module:
                 else:
                     problems.append(problem)
         if strict:
-            problems = [f"missing key '{k}'" for k in missing] + \
-                       [f"unexpected key '{k}'" for k in unexpected] + problems
+            problems = (
+                [f"missing key '{k}'" for k in missing]
+                + [f"unexpected key '{k}'" for k in unexpected]
+                + problems
+            )
         if problems:
-            raise ValueError(f"load_state_dict() into {type(self).__name__} failed; the model was not "
-                             "changed:\n  " + "\n  ".join(problems))
+            raise ValueError(
+                f"load_state_dict() into {type(self).__name__} failed; the model was not "
+                "changed:\n  " + "\n  ".join(problems)
+            )
         for p, value in ready:
             p.data[...] = value
             p.bump_version()  # a write into the array: tell the graph the values changed
@@ -287,8 +300,15 @@ class Linear(Module):
     Layout: PyTorch stores the transpose, ``(out_features, in_features)``.
     """
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype: Any = np.float64,
-                 rng: np.random.Generator | None = None, seed: int | None = None) -> None:
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        dtype: Any = np.float64,
+        rng: np.random.Generator | None = None,
+        seed: int | None = None,
+    ) -> None:
         super().__init__()
         for label, n in (("in_features", in_features), ("out_features", out_features)):
             if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
@@ -313,15 +333,19 @@ class Linear(Module):
     def forward(self, x: Any) -> Tensor:
         x = _as_tensor(x)
         if x.ndim == 0 or x.shape[-1] != self.in_features:
-            raise ValueError(f"Linear(in_features={self.in_features}) needs inputs whose last axis has "
-                             f"{self.in_features} entries, got shape {x.shape}")
+            raise ValueError(
+                f"Linear(in_features={self.in_features}) needs inputs whose last axis has "
+                f"{self.in_features} entries, got shape {x.shape}"
+            )
         y = x @ self.weight
         return y + self.bias if self.bias is not None else y
 
     def extra_repr(self) -> str:
         dtype = "" if self.weight.dtype == np.float64 else f", dtype={self.weight.dtype}"
-        return (f"in_features={self.in_features}, out_features={self.out_features}, "
-                f"bias={self.bias is not None}{dtype}")
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"bias={self.bias is not None}{dtype}"
+        )
 
 
 class Sequential(Module):

@@ -66,8 +66,7 @@ def rescale(m1: np.ndarray, m2: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.
     return m, np.exp(m1 - shift), np.exp(m2 - shift)
 
 
-def merge(m1: np.ndarray, s1: np.ndarray, m2: np.ndarray,
-          s2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def merge(m1: np.ndarray, s1: np.ndarray, m2: np.ndarray, s2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Merge the pairs of two disjoint parts: ``m = max(m1, m2)``,
     ``s = s1 exp(m1 - m) + s2 exp(m2 - m)``."""
     m, c1, c2 = rescale(m1, m2)
@@ -76,16 +75,13 @@ def merge(m1: np.ndarray, s1: np.ndarray, m2: np.ndarray,
 
 def _fold(blocks: Iterable[np.ndarray], axis: int) -> tuple[np.ndarray, np.ndarray]:
     """Fold a stream of blocks into one pair, starting from the empty pair (-inf, 0)."""
-    m = s = None
+    pair: tuple[np.ndarray, np.ndarray] | None = None
     for block in blocks:
         mb, sb = block_max_and_sum(block, axis)
-        if m is None:
-            m, s = mb, sb
-        else:
-            m, s = merge(m, s, mb, sb)
-    if m is None:
+        pair = (mb, sb) if pair is None else merge(*pair, mb, sb)
+    if pair is None:
         raise ValueError("online_logsumexp: got no blocks (expected at least one array)")
-    return m, s
+    return pair
 
 
 def online_logsumexp(blocks: Iterable[np.ndarray], axis: int = -1, keepdims: bool = False) -> np.ndarray:

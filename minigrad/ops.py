@@ -110,24 +110,32 @@ def add(a: Any, b: Any) -> Tensor:
 def sub(a: Any, b: Any) -> Tensor:
     """a - b.   d/da = 1,  d/db = -1."""
     a, b = _pair(a, b)
-    return record(a.data - b.data, (a, b), "sub",
-                  lambda g, out: (g, neg(g) if b.requires_grad else None))
+    return record(a.data - b.data, (a, b), "sub", lambda g, out: (g, neg(g) if b.requires_grad else None))
 
 
 def mul(a: Any, b: Any) -> Tensor:
     """a * b.   d/da = b,  d/db = a."""
     a, b = _pair(a, b)
-    return record(a.data * b.data, (a, b), "mul",
-                  lambda g, out: (mul(g, b) if a.requires_grad else None,
-                                  mul(g, a) if b.requires_grad else None))
+    return record(
+        a.data * b.data,
+        (a, b),
+        "mul",
+        lambda g, out: (mul(g, b) if a.requires_grad else None, mul(g, a) if b.requires_grad else None),
+    )
 
 
 def div(a: Any, b: Any) -> Tensor:
     """a / b.   d/da = 1/b,  d/db = -a/b^2 = -out/b."""
     a, b = _pair(a, b)
-    return record(a.data / b.data, (a, b), "div",
-                  lambda g, out: (div(g, b) if a.requires_grad else None,
-                                  neg(div(mul(g, out), b)) if b.requires_grad else None))
+    return record(
+        a.data / b.data,
+        (a, b),
+        "div",
+        lambda g, out: (
+            div(g, b) if a.requires_grad else None,
+            neg(div(mul(g, out), b)) if b.requires_grad else None,
+        ),
+    )
 
 
 def neg(a: Tensor) -> Tensor:
@@ -141,11 +149,18 @@ def pow(a: Any, p: Any) -> Tensor:
     p < 0 (a^p = inf times log(0) = -inf). For p == 0, d/da = 0 everywhere (not
     0 * a^(-1), which is nan at a == 0). A number exponent (Python's or numpy's) is
     weakly typed: float32 ** np.float64(1.5) stays float32."""
-    if isinstance(p, (int, float, np.integer, np.floating)) and not isinstance(p, bool) \
-            and isinstance(a, Tensor):
+    if (
+        isinstance(p, (int, float, np.integer, np.floating))
+        and not isinstance(p, bool)
+        and isinstance(a, Tensor)
+    ):
         p = p.item() if isinstance(p, np.generic) else p  # a numpy scalar would promote a.data
-        return record(a.data ** p, (a,), f"pow{p:g}",
-                      lambda g, out: (mul(g, mul(pow(a, p - 1), p)) if p != 0 else mul(g, 0),))
+        return record(
+            a.data**p,
+            (a,),
+            f"pow{p:g}",
+            lambda g, out: (mul(g, mul(pow(a, p - 1), p)) if p != 0 else mul(g, 0),),
+        )
     a, p = _pair(a, p)
 
     def backward(g: Tensor, out: Tensor) -> tuple:
@@ -160,7 +175,7 @@ def pow(a: Any, p: Any) -> Tensor:
                 gp = mul(g, mul(out, log(safe_a)))
         return ga, gp
 
-    return record(a.data ** p.data, (a, p), "pow", backward)
+    return record(a.data**p.data, (a, p), "pow", backward)
 
 
 # ---------------------------------------------------------------- elementwise functions
@@ -193,20 +208,17 @@ def sqrt(a: Tensor) -> Tensor:
 
 def tanh(a: Tensor) -> Tensor:
     """tanh(a).   d/da = 1 - tanh(a)^2 = 1 - out^2."""
-    return record(np.tanh(a.data), (a,), "tanh",
-                  lambda g, out: (mul(g, sub(1, mul(out, out))),))
+    return record(np.tanh(a.data), (a,), "tanh", lambda g, out: (mul(g, sub(1, mul(out, out))),))
 
 
 def relu(a: Tensor) -> Tensor:
     """max(a, 0).   d/da = 1 where a > 0, else 0 (0 at a == 0, as PyTorch)."""
-    return record(np.maximum(a.data, 0), (a,), "relu",
-                  lambda g, out: (mul(g, _const(a.data > 0, g.dtype)),))
+    return record(np.maximum(a.data, 0), (a,), "relu", lambda g, out: (mul(g, _const(a.data > 0, g.dtype)),))
 
 
 def abs(a: Tensor) -> Tensor:
     """|a|.   d/da = sign(a) (0 at a == 0)."""
-    return record(np.abs(a.data), (a,), "abs",
-                  lambda g, out: (mul(g, _const(np.sign(a.data), g.dtype)),))
+    return record(np.abs(a.data), (a,), "abs", lambda g, out: (mul(g, _const(np.sign(a.data), g.dtype)),))
 
 
 def clip(a: Tensor, min: Any = None, max: Any = None) -> Tensor:
@@ -278,9 +290,15 @@ def where(condition: Any, a: Any, b: Any) -> Tensor:
     The condition is a constant: no gradient flows into it."""
     cond = np.asarray(condition.data if isinstance(condition, Tensor) else condition, dtype=bool)
     a, b = _pair(a, b)
-    return record(np.where(cond, a.data, b.data), (a, b), "where",
-                  lambda g, out: (mul(g, _const(cond, g.dtype)) if a.requires_grad else None,
-                                  mul(g, _const(~cond, g.dtype)) if b.requires_grad else None))
+    return record(
+        np.where(cond, a.data, b.data),
+        (a, b),
+        "where",
+        lambda g, out: (
+            mul(g, _const(cond, g.dtype)) if a.requires_grad else None,
+            mul(g, _const(~cond, g.dtype)) if b.requires_grad else None,
+        ),
+    )
 
 
 def clone(a: Tensor) -> Tensor:
@@ -311,20 +329,32 @@ def matmul(a: Any, b: Any) -> Tensor:
         a2 = reshape(a, (1, a.shape[0])) if a.ndim == 1 else a
         b2 = reshape(b, (b.shape[0], 1)) if b.ndim == 1 else b
         out = matmul(a2, b2)
-        shape = out.shape[:-2] + (() if a.ndim == 1 else out.shape[-2:-1]) + (
-            () if b.ndim == 1 else out.shape[-1:])
+        shape = (
+            out.shape[:-2]
+            + (() if a.ndim == 1 else out.shape[-2:-1])
+            + (() if b.ndim == 1 else out.shape[-1:])
+        )
         return reshape(out, shape)
     try:
         data = a.data @ b.data
     except ValueError:  # the shapes are checked only when numpy refuses them: the usual call pays nothing
         if a.data.shape[-1] != b.data.shape[-2]:
-            raise ValueError(f"matmul: shapes {a.shape} and {b.shape} do not align "
-                             f"({a.shape[-1]} != {b.shape[-2]})") from None
-        raise ValueError(f"matmul: the batch axes of shapes {a.shape} and {b.shape} do not broadcast "
-                         f"({a.shape[:-2]} against {b.shape[:-2]})") from None
-    return record(data, (a, b), "matmul",
-                  lambda g, out: (matmul(g, swapaxes(b, -1, -2)) if a.requires_grad else None,
-                                  matmul(swapaxes(a, -1, -2), g) if b.requires_grad else None))
+            raise ValueError(
+                f"matmul: shapes {a.shape} and {b.shape} do not align ({a.shape[-1]} != {b.shape[-2]})"
+            ) from None
+        raise ValueError(
+            f"matmul: the batch axes of shapes {a.shape} and {b.shape} do not broadcast "
+            f"({a.shape[:-2]} against {b.shape[:-2]})"
+        ) from None
+    return record(
+        data,
+        (a, b),
+        "matmul",
+        lambda g, out: (
+            matmul(g, swapaxes(b, -1, -2)) if a.requires_grad else None,
+            matmul(swapaxes(a, -1, -2), g) if b.requires_grad else None,
+        ),
+    )
 
 
 # ---------------------------------------------------------------- reductions
@@ -342,7 +372,7 @@ def sum(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
         return (broadcast_to(g, a.shape),)
 
     # (np.add.reduce is what np.sum calls, minus a Python-level wrapper: this op is everywhere)
-    return record(np.add.reduce(a.data, axis=axes, keepdims=keepdims), (a,), "sum", backward)
+    return record(np.add.reduce(a.data, axis=axes, keepdims=keepdims), (a,), "sum", backward)  # type: ignore[call-overload]
 
 
 def mean(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
@@ -357,8 +387,10 @@ def mean(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
 def _extreme(a: Tensor, axis: Any, keepdims: bool, reduce: Any, name: str) -> Tensor:
     axes = _axes(axis, a.ndim)
     if any(a.shape[i] == 0 for i in axes):  # an empty tensor is fine if the reduced axes are not
-        raise ValueError(f"{name}() over an axis of length 0 (shape {a.shape}, axis {axis}): "
-                         f"there is no element to take the {name} of")
+        raise ValueError(
+            f"{name}() over an axis of length 0 (shape {a.shape}, axis {axis}): "
+            f"there is no element to take the {name} of"
+        )
     kept = reduce(a.data, axis=axes, keepdims=True)
     data = kept if keepdims else kept.reshape([n for i, n in enumerate(a.shape) if i not in axes])
 
@@ -395,7 +427,12 @@ def prod(a: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
             return (mul(g, div(reshape(out, kept), a)),)
         return (mul(g, _product_of_others(a, axes)),)
 
-    return record(np.multiply.reduce(a.data, axis=axes, keepdims=keepdims), (a,), "prod", backward)
+    return record(
+        np.multiply.reduce(a.data, axis=axes, keepdims=keepdims),  # type: ignore[call-overload]
+        (a,),
+        "prod",
+        backward,
+    )
 
 
 def _product_of_others(a: Tensor, axes: tuple[int, ...]) -> Tensor:
@@ -405,7 +442,7 @@ def _product_of_others(a: Tensor, axes: tuple[int, ...]) -> Tensor:
     rest = [i for i in range(a.ndim) if i not in axes]
     moved = transpose(a, tuple(rest + list(axes)))
     n = math.prod(a.shape[i] for i in axes)
-    flat = reshape(moved, moved.shape[:len(rest)] + (n, 1))
+    flat = reshape(moved, moved.shape[: len(rest)] + (n, 1))
     rows = where(np.eye(n, dtype=bool), 1.0, swapaxes(flat, -1, -2))  # (..., n, n)
     others = reshape(prod(rows, -1), moved.shape)
     inverse = [0] * a.ndim
@@ -422,8 +459,11 @@ def var(a: Tensor, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> T
     n = math.prod([a.shape[i] for i in axes])
     d = sub(a, mean(a, axes, keepdims=True))
     if n - ddof <= 0:  # as numpy: a warning, and the sum divided by 0 (inf, or nan for 0 / 0)
-        warnings.warn(f"var(): degrees of freedom <= 0 (n = {n}, ddof = {ddof}): the variance "
-                      "is inf or nan", RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f"var(): degrees of freedom <= 0 (n = {n}, ddof = {ddof}): the variance is inf or nan",
+            RuntimeWarning,
+            stacklevel=2,
+        )
         with np.errstate(divide="ignore", invalid="ignore"):
             return div(sum(mul(d, d), axes, keepdims), 0.0)
     return mul(sum(mul(d, d), axes, keepdims), 1.0 / (n - ddof))
@@ -443,8 +483,7 @@ def std(a: Tensor, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> T
 def reshape(a: Tensor, *shape: Any) -> Tensor:
     """The same elements in a new shape.   d/da = the gradient reshaped back."""
     shape = _shape_arg(shape)
-    return record(a.data.reshape(shape), (a,), "reshape",
-                  lambda g, out: (reshape(g, a.shape),))
+    return record(a.data.reshape(shape), (a,), "reshape", lambda g, out: (reshape(g, a.shape),))
 
 
 def squeeze(a: Tensor, axis: Any = None) -> Tensor:
@@ -481,8 +520,8 @@ def flatten(a: Tensor, start_axis: int = 0, end_axis: int = -1) -> Tensor:
     start, end = _axes(start_axis, a.ndim)[0], _axes(end_axis, a.ndim)[0]
     if start > end:
         raise ValueError(f"flatten: start_axis {start_axis} comes after end_axis {end_axis}")
-    merged = math.prod(a.shape[start:end + 1])
-    return reshape(a, a.shape[:start] + (merged,) + a.shape[end + 1:])
+    merged = math.prod(a.shape[start : end + 1])
+    return reshape(a, a.shape[:start] + (merged,) + a.shape[end + 1 :])
 
 
 def transpose(a: Tensor, *axes: Any) -> Tensor:
@@ -496,14 +535,14 @@ def transpose(a: Tensor, *axes: Any) -> Tensor:
     inverse = [0] * ndim  # output axis i is input axis perm[i]: send it back there
     for i, p in enumerate(perm):
         inverse[p] = i
-    return record(a.data.transpose(axes), (a,), "transpose",
-                  lambda g, out: (transpose(g, tuple(inverse)),))
+    return record(a.data.transpose(axes), (a,), "transpose", lambda g, out: (transpose(g, tuple(inverse)),))
 
 
 def swapaxes(a: Tensor, axis1: int, axis2: int) -> Tensor:
     """Exchange two axes.   d/da = the gradient with the same two axes exchanged back."""
-    return record(a.data.swapaxes(axis1, axis2), (a,), "swapaxes",
-                  lambda g, out: (swapaxes(g, axis1, axis2),))
+    return record(
+        a.data.swapaxes(axis1, axis2), (a,), "swapaxes", lambda g, out: (swapaxes(g, axis1, axis2),)
+    )
 
 
 def broadcast_to(a: Tensor, shape: Sequence[int]) -> Tensor:
@@ -513,11 +552,12 @@ def broadcast_to(a: Tensor, shape: Sequence[int]) -> Tensor:
     try:
         data = np.broadcast_to(a.data, shape)
     except ValueError:
-        raise ValueError(f"broadcast_to: a tensor of shape {a.shape} cannot be broadcast to shape "
-                         f"{shape} (each axis must match, or be 1 in the tensor; the tensor's axes "
-                         "line up with the shape's last ones)") from None
-    return record(data, (a,), "broadcast_to",
-                  lambda g, out: (unbroadcast(g, a.shape),))
+        raise ValueError(
+            f"broadcast_to: a tensor of shape {a.shape} cannot be broadcast to shape "
+            f"{shape} (each axis must match, or be 1 in the tensor; the tensor's axes "
+            "line up with the shape's last ones)"
+        ) from None
+    return record(data, (a,), "broadcast_to", lambda g, out: (unbroadcast(g, a.shape),))
 
 
 def _plain_index(index: Any) -> Any:
@@ -540,8 +580,7 @@ def getitem(a: Tensor, index: Any) -> Tensor:
     d/da = the gradient scattered back to the selected places (added where an element
     was selected more than once)."""
     index = _plain_index(index)
-    return record(a.data[index], (a,), "getitem",
-                  lambda g, out: (index_add(g, index, a.shape),))
+    return record(a.data[index], (a,), "getitem", lambda g, out: (index_add(g, index, a.shape),))
 
 
 def index_add(g: Tensor, index: Any, shape: tuple[int, ...]) -> Tensor:
@@ -565,11 +604,12 @@ def concatenate(tensors: Sequence[Any], axis: int = 0) -> Tensor:
 
     def backward(g: Tensor, out: Tensor) -> tuple:
         lead = (slice(None),) * ax
-        return tuple(getitem(g, lead + (slice(int(s), int(e)),)) if t.requires_grad else None
-                     for t, s, e in zip(ts, bounds[:-1], bounds[1:]))
+        return tuple(
+            getitem(g, lead + (slice(int(s), int(e)),)) if t.requires_grad else None
+            for t, s, e in zip(ts, bounds[:-1], bounds[1:])
+        )
 
-    return record(np.concatenate([t.data for t in ts], axis=ax), tuple(ts), "concatenate",
-                  backward)
+    return record(np.concatenate([t.data for t in ts], axis=ax), tuple(ts), "concatenate", backward)
 
 
 def stack(tensors: Sequence[Any], axis: int = 0) -> Tensor:

@@ -31,8 +31,9 @@ from .autograd import enable_grad
 from .tensor import Tensor
 
 
-def _check_number(name: str, value: Any, low: float = 0.0, high: float | None = None,
-                  high_open: bool = False) -> float:
+def _check_number(
+    name: str, value: Any, low: float = 0.0, high: float | None = None, high_open: bool = False
+) -> float:
     """``value`` as a float, or a ValueError saying which range was expected."""
     try:
         x = float(value)
@@ -50,6 +51,8 @@ def _array(x: Any) -> np.ndarray:
     in-place updates below (``+=``, ``out=``) cannot write into: for a 0-d parameter they
     would silently update a copy."""
     return np.asarray(x)
+
+
 def zero_grad(params: Iterable[Tensor], set_to_none: bool = True) -> None:
     """Forget the gradients of the last backward pass (backward *adds* into ``.grad``).
     By default ``.grad`` becomes None; with ``set_to_none=False`` an existing gradient
@@ -68,25 +71,33 @@ class Optimizer:
 
     def __init__(self, params: Iterable[Tensor]) -> None:
         if isinstance(params, Tensor):
-            raise TypeError(f"{type(self).__name__} expects an iterable of tensors (e.g. "
-                            "model.parameters() or [w, b]), got a single Tensor; wrap it in a list")
+            raise TypeError(
+                f"{type(self).__name__} expects an iterable of tensors (e.g. "
+                "model.parameters() or [w, b]), got a single Tensor; wrap it in a list"
+            )
         params = list(params)
         if not params:
-            raise ValueError(f"{type(self).__name__} got an empty parameter list: nothing to optimize "
-                             "(did the model register its parameters? did a generator run out?)")
+            raise ValueError(
+                f"{type(self).__name__} got an empty parameter list: nothing to optimize "
+                "(did the model register its parameters? did a generator run out?)"
+            )
         seen: set[int] = set()
         for i, p in enumerate(params):
             if not isinstance(p, Tensor):
                 raise TypeError(f"parameter {i} is a {type(p).__name__}, expected a Tensor")
             if p.dtype.kind != "f":
-                raise TypeError(f"parameter {i} has dtype {p.dtype}; only floating-point tensors can be "
-                                "optimized")
+                raise TypeError(
+                    f"parameter {i} has dtype {p.dtype}; only floating-point tensors can be optimized"
+                )
             if not p.is_leaf:
-                raise ValueError(f"parameter {i} is the result of an op (op={p.op}), not a leaf tensor; "
-                                 "optimize the tensors it was computed from")
+                raise ValueError(
+                    f"parameter {i} is the result of an op (op={p.op}), not a leaf tensor; "
+                    "optimize the tensors it was computed from"
+                )
             if id(p) in seen:
-                raise ValueError(f"parameter {i} appears more than once in the list; it would be "
-                                 "updated twice per step")
+                raise ValueError(
+                    f"parameter {i} appears more than once in the list; it would be updated twice per step"
+                )
             seen.add(id(p))
         self.params: list[Tensor] = params
         self.state: list[dict[str, Any]] = [{} for _ in params]
@@ -108,8 +119,7 @@ class Optimizer:
         g = grad.data
         if g.shape != p.data.shape:
             i = next(i for i, q in enumerate(self.params) if q is p)  # (not .index: == is elementwise)
-            raise ValueError(f"parameter {i} has shape {p.shape} but its .grad "
-                             f"has shape {g.shape}")
+            raise ValueError(f"parameter {i} has shape {p.shape} but its .grad has shape {g.shape}")
         return g if g.dtype == p.data.dtype else g.astype(p.data.dtype)
 
     def _update(self, p: Tensor, g: np.ndarray, state: dict[str, Any]) -> None:
@@ -150,8 +160,10 @@ class Optimizer:
         key, a state array whose shape is not its parameter's, a bad hyperparameter) the
         optimizer is left as it was. Arrays are copied, in each parameter's dtype."""
         if not isinstance(state_dict, Mapping):
-            raise TypeError(f"load_state_dict() expects a mapping name -> array (from state_dict() or "
-                            f"minigrad.load), got {type(state_dict).__name__}")
+            raise TypeError(
+                f"load_state_dict() expects a mapping name -> array (from state_dict() or "
+                f"minigrad.load), got {type(state_dict).__name__}"
+            )
         name = type(self).__name__
         hyper = _read_hyperparameters(name, self.hyperparameters, state_dict)
         per_param = self._read_state(name, state_dict)
@@ -172,8 +184,10 @@ class Optimizer:
         for i, state in enumerate(found):
             if state and set(state) != set(self.state_keys):
                 missing = sorted(set(self.state_keys) - set(state))
-                raise ValueError(f"load_state_dict() into {name}: parameter {i} has state "
-                                 f"{sorted(state)} but not {missing}; the optimizer was not changed")
+                raise ValueError(
+                    f"load_state_dict() into {name}: parameter {i} has state "
+                    f"{sorted(state)} but not {missing}; the optimizer was not changed"
+                )
         return found
 
 
@@ -182,9 +196,11 @@ def _read_hyperparameters(name: str, names: tuple[str, ...], state_dict: Mapping
     expected = {f"hyper.{h}" for h in names}
     given = {k for k in state_dict if isinstance(k, str) and k.startswith("hyper.")}
     if given != expected:
-        raise ValueError(f"load_state_dict() into {name}: expected the hyperparameters "
-                         f"{sorted(expected)}, got {sorted(given)} (a state dict of another optimizer?); "
-                         "the optimizer was not changed")
+        raise ValueError(
+            f"load_state_dict() into {name}: expected the hyperparameters "
+            f"{sorted(expected)}, got {sorted(given)} (a state dict of another optimizer?); "
+            "the optimizer was not changed"
+        )
     values = {}
     for h in names:
         array = np.asarray(state_dict[f"hyper.{h}"])
@@ -196,13 +212,17 @@ def _state_key(name: str, key: Any, n_params: int, state_keys: tuple[str, ...]) 
     """``"state.<i>.<item>"`` split into (i, item), or an error saying what was expected."""
     parts = key.split(".") if isinstance(key, str) else []
     if len(parts) != 3 or parts[0] != "state" or not parts[1].isdigit() or parts[2] not in state_keys:
-        raise ValueError(f"load_state_dict() into {name}: unexpected key {key!r} (expected 'hyper.<name>' "
-                         f"or 'state.<i>.<key>' with key in {list(state_keys)}); the optimizer was not "
-                         "changed")
+        raise ValueError(
+            f"load_state_dict() into {name}: unexpected key {key!r} (expected 'hyper.<name>' "
+            f"or 'state.<i>.<key>' with key in {list(state_keys)}); the optimizer was not "
+            "changed"
+        )
     i = int(parts[1])
     if i >= n_params:
-        raise ValueError(f"load_state_dict() into {name}: {key!r} is for parameter {i}, but the optimizer "
-                         f"has {n_params} parameters; the optimizer was not changed")
+        raise ValueError(
+            f"load_state_dict() into {name}: {key!r} is for parameter {i}, but the optimizer "
+            f"has {n_params} parameters; the optimizer was not changed"
+        )
     return i, parts[2]
 
 
@@ -217,8 +237,10 @@ def _state_value(name: str, key: str, value: Any, item: str, p: Tensor) -> Any:
             raise ValueError(f"load_state_dict() into {name}: {key!r} must be an integer >= 0, got {value!r}")
         return int(array)
     if array.shape != p.shape:
-        raise ValueError(f"load_state_dict() into {name}: {key!r} has shape {array.shape} but the parameter "
-                         f"has shape {p.shape}; the optimizer was not changed")
+        raise ValueError(
+            f"load_state_dict() into {name}: {key!r} has shape {array.shape} but the parameter "
+            f"has shape {p.shape}; the optimizer was not changed"
+        )
     return array.astype(p.dtype, copy=True)
 
 
@@ -241,18 +263,25 @@ class SGD(Optimizer):
     hyperparameters = ("lr", "momentum", "weight_decay", "nesterov")
     state_keys = ("momentum_buffer",)
 
-    def __init__(self, params: Iterable[Tensor], lr: float, momentum: float = 0.0,
-                 weight_decay: float = 0.0, nesterov: bool = False) -> None:
+    def __init__(
+        self,
+        params: Iterable[Tensor],
+        lr: float,
+        momentum: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+    ) -> None:
         self._configure(lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=nesterov)
         super().__init__(params)
 
-    def _configure(self, lr: Any, momentum: Any, weight_decay: Any, nesterov: Any) -> None:
+    def _configure(self, lr: Any, momentum: Any, weight_decay: Any, nesterov: Any) -> None:  # type: ignore[override]
         lr = _check_number("SGD: lr", lr)
         momentum = _check_number("SGD: momentum", momentum)
         weight_decay = _check_number("SGD: weight_decay", weight_decay)
         if nesterov and momentum == 0:
-            raise ValueError("SGD: nesterov=True needs momentum > 0 (Nesterov's method is a "
-                             "variant of momentum)")
+            raise ValueError(
+                "SGD: nesterov=True needs momentum > 0 (Nesterov's method is a variant of momentum)"
+            )
         self.lr, self.momentum, self.weight_decay, self.nesterov = lr, momentum, weight_decay, bool(nesterov)
 
     def step(self) -> None:
@@ -292,8 +321,10 @@ class SGD(Optimizer):
             p.data -= self.lr * g
 
     def __repr__(self) -> str:
-        return (f"SGD(lr={self.lr}, momentum={self.momentum}, weight_decay={self.weight_decay}, "
-                f"nesterov={self.nesterov})")
+        return (
+            f"SGD(lr={self.lr}, momentum={self.momentum}, weight_decay={self.weight_decay}, "
+            f"nesterov={self.nesterov})"
+        )
 
 
 class Adam(Optimizer):
@@ -317,20 +348,27 @@ class Adam(Optimizer):
     hyperparameters = ("lr", "betas", "eps", "weight_decay")
     state_keys = ("step", "m", "v")
 
-    def __init__(self, params: Iterable[Tensor], lr: float = 1e-3,
-                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0) -> None:
+    def __init__(
+        self,
+        params: Iterable[Tensor],
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+    ) -> None:
         self._configure(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
         super().__init__(params)
 
-    def _configure(self, lr: Any, betas: Any, eps: Any, weight_decay: Any) -> None:
+    def _configure(self, lr: Any, betas: Any, eps: Any, weight_decay: Any) -> None:  # type: ignore[override]
         lr = _check_number("Adam: lr", lr)
         try:
             beta1, beta2 = betas
         except (TypeError, ValueError):
             raise ValueError(f"Adam: betas must be a pair (beta1, beta2), got {betas!r}") from None
-        betas = (_check_number("Adam: betas[0]", beta1, high=1.0, high_open=True),
-                 _check_number("Adam: betas[1]", beta2, high=1.0, high_open=True))
+        betas = (
+            _check_number("Adam: betas[0]", beta1, high=1.0, high_open=True),
+            _check_number("Adam: betas[1]", beta2, high=1.0, high_open=True),
+        )
         eps = _check_number("Adam: eps", eps)
         weight_decay = _check_number("Adam: weight_decay", weight_decay)
         self.lr, self.betas, self.eps, self.weight_decay = lr, betas, eps, weight_decay
@@ -354,10 +392,10 @@ class Adam(Optimizer):
         g2 *= 1 - beta2
         v += g2  # v + (1 - beta2) g^2
         # p -= lr * m_hat / (sqrt(v_hat) + eps), with two temporaries updated in place
-        denom = _array(v / (1 - beta2 ** t))  # v_hat
+        denom = _array(v / (1 - beta2**t))  # v_hat
         np.sqrt(denom, out=denom)
         denom += self.eps
-        update = _array(m / (1 - beta1 ** t))  # m_hat
+        update = _array(m / (1 - beta1**t))  # m_hat
         update *= self.lr
         update /= denom
         p.data -= update
@@ -369,8 +407,9 @@ class Adam(Optimizer):
 # ====================================================================== L-BFGS
 
 
-def _cubic_minimum(t1: float, f1: float, d1: float, t2: float, f2: float, d2: float,
-                   low: float, high: float) -> float:
+def _cubic_minimum(
+    t1: float, f1: float, d1: float, t2: float, f2: float, d2: float, low: float, high: float
+) -> float:
     """The minimiser, clamped to [low, high], of the cubic through (t1, f1) and (t2, f2)
     with slopes d1 and d2 (Nocedal & Wright, eq. 3.59):
 
@@ -461,14 +500,22 @@ class LBFGS(Optimizer):
     C1, C2 = 1e-4, 0.9  # the Wolfe constants
     MAX_LINE_SEARCH = 25  # closure calls per line search
 
-    def __init__(self, params: Iterable[Tensor], lr: float = 1.0, max_iter: int = 20,
-                 max_eval: int | None = None, tolerance_grad: float = 1e-7,
-                 tolerance_change: float = 1e-9, history_size: int = 10,
-                 line_search_fn: str | None = "strong_wolfe") -> None:
+    def __init__(
+        self,
+        params: Iterable[Tensor],
+        lr: float = 1.0,
+        max_iter: int = 20,
+        max_eval: int | None = None,
+        tolerance_grad: float = 1e-7,
+        tolerance_change: float = 1e-9,
+        history_size: int = 10,
+        line_search_fn: str | None = "strong_wolfe",
+    ) -> None:
         self.lr = _check_number("LBFGS: lr", lr)
         self.max_iter = self._check_count("max_iter", max_iter)
-        self.max_eval = (self.max_iter * 5 // 4 if max_eval is None
-                         else self._check_count("max_eval", max_eval))
+        self.max_eval = (
+            self.max_iter * 5 // 4 if max_eval is None else self._check_count("max_eval", max_eval)
+        )
         self.tolerance_grad = _check_number("LBFGS: tolerance_grad", tolerance_grad)
         self.tolerance_change = _check_number("LBFGS: tolerance_change", tolerance_change)
         self.history_size = self._check_count("history_size", history_size)
@@ -494,14 +541,20 @@ class LBFGS(Optimizer):
     def _set_params(self, x: np.ndarray) -> None:
         start = 0
         for p in self.params:
-            p.data[...] = x[start:start + p.data.size].reshape(p.data.shape)
+            p.data[...] = x[start : start + p.data.size].reshape(p.data.shape)
             p.bump_version()  # a write into the array: tell the graph the values changed
             start += p.data.size
 
     def _flat_grad(self) -> np.ndarray:
         """Every gradient as one float64 vector; a parameter without .grad counts as 0."""
-        return np.concatenate([self._gradient(p, p.grad).reshape(-1).astype(np.float64) if p.grad is not None
-                               else np.zeros(p.data.size) for p in self.params])
+        return np.concatenate(
+            [
+                self._gradient(p, p.grad).reshape(-1).astype(np.float64)
+                if p.grad is not None
+                else np.zeros(p.data.size)
+                for p in self.params
+            ]
+        )
 
     def _evaluate(self, closure: Callable[[], Any], raw: bool = False) -> Any:
         """(loss as a float, flat gradient) after one closure call; ``raw``: what the
@@ -554,15 +607,17 @@ class LBFGS(Optimizer):
             return True
         return not _above(trial, start, start) and trial.slope <= (2 * self.C1 - 1) * start.slope
 
-    def _strong_wolfe(self, closure: Callable[[], Any], x: np.ndarray, d: np.ndarray,
-                      start: _Point, t: float) -> tuple[_Point, int]:
+    def _strong_wolfe(
+        self, closure: Callable[[], Any], x: np.ndarray, d: np.ndarray, start: _Point, t: float
+    ) -> tuple[_Point, int]:
         """Bracketing phase: grow t until phi(t) rises above the sufficient-decrease line,
         stops decreasing, or slopes upwards; then zoom. Returns the accepted point (the
         parameters are left at x + t d) and the number of closure calls."""
 
         def phi(t: float) -> _Point:
             self._set_params(x + t * d)
-            return _Point(t, *self._evaluate(closure), d)
+            f, g = self._evaluate(closure)
+            return _Point(t, f, g, d)
 
         previous, evals = start, 0
         while True:
@@ -576,12 +631,21 @@ class LBFGS(Optimizer):
             if trial.slope >= 0:
                 return self._zoom(phi, start, trial, previous, evals)
             # extrapolate: the cubic's minimum, at least a little beyond t, at most 10 t
-            t_next = _cubic_minimum(previous.t, previous.f, previous.slope, t, trial.f, trial.slope,
-                                    t + 0.01 * (t - previous.t), 10 * t)
+            t_next = _cubic_minimum(
+                previous.t,
+                previous.f,
+                previous.slope,
+                t,
+                trial.f,
+                trial.slope,
+                t + 0.01 * (t - previous.t),
+                10 * t,
+            )
             previous, t = trial, t_next
 
-    def _zoom(self, phi: Callable[[float], _Point], start: _Point, lo: _Point, hi: _Point,
-              evals: int) -> tuple[_Point, int]:
+    def _zoom(
+        self, phi: Callable[[float], _Point], start: _Point, lo: _Point, hi: _Point, evals: int
+    ) -> tuple[_Point, int]:
         """Shrink the bracket [lo, hi] (lo: the lowest point meeting sufficient decrease)
         until a point meets both Wolfe conditions. The parameters are at hi on entry."""
         at = hi.t  # where the parameters are now
@@ -614,8 +678,10 @@ class LBFGS(Optimizer):
         computes the loss, calls backward, and returns the loss. Returns the loss of the
         first evaluation (at the parameters as they were on entry)."""
         if closure is None or not callable(closure):
-            raise TypeError("LBFGS.step needs a closure: a function that zeroes the gradients, "
-                            "computes the loss, calls loss.backward() and returns the loss")
+            raise TypeError(
+                "LBFGS.step needs a closure: a function that zeroes the gradients, "
+                "computes the loss, calls loss.backward() and returns the loss"
+            )
         first_loss = self._evaluate(closure, raw=True)
         loss, g = float(first_loss), self._flat_grad()
         previous_loss = loss
@@ -648,8 +714,9 @@ class LBFGS(Optimizer):
         memory["d"], memory["g"] = d, g.copy()
         return t, d
 
-    def _take_step(self, closure: Callable[[], Any], d: np.ndarray, t: float, loss: float,
-                   g: np.ndarray, last: bool) -> tuple[float, np.ndarray, float, int]:
+    def _take_step(
+        self, closure: Callable[[], Any], d: np.ndarray, t: float, loss: float, g: np.ndarray, last: bool
+    ) -> tuple[float, np.ndarray, float, int]:
         """Move along d: by a strong Wolfe line search, or by the fixed step t (then the
         loss is re-evaluated unless this is the last iteration, as in PyTorch)."""
         x = self._flat_params()
@@ -662,17 +729,22 @@ class LBFGS(Optimizer):
         loss, g = self._evaluate(closure)
         return loss, g, t, 1
 
-    def _converged(self, evals: int, g: np.ndarray, step: np.ndarray, loss: float,
-                   previous_loss: float) -> bool:
-        return (evals >= self.max_eval
-                or np.abs(g).max() <= self.tolerance_grad
-                or np.abs(step).max() <= self.tolerance_change
-                or abs(loss - previous_loss) < self.tolerance_change)
+    def _converged(
+        self, evals: int, g: np.ndarray, step: np.ndarray, loss: float, previous_loss: float
+    ) -> bool:
+        return (
+            evals >= self.max_eval
+            or np.abs(g).max() <= self.tolerance_grad
+            or np.abs(step).max() <= self.tolerance_change
+            or abs(loss - previous_loss) < self.tolerance_change
+        )
 
     def __repr__(self) -> str:
-        return (f"LBFGS(lr={self.lr}, max_iter={self.max_iter}, max_eval={self.max_eval}, "
-                f"tolerance_grad={self.tolerance_grad}, tolerance_change={self.tolerance_change}, "
-                f"history_size={self.history_size}, line_search_fn={self.line_search_fn!r})")
+        return (
+            f"LBFGS(lr={self.lr}, max_iter={self.max_iter}, max_eval={self.max_eval}, "
+            f"tolerance_grad={self.tolerance_grad}, tolerance_change={self.tolerance_change}, "
+            f"history_size={self.history_size}, line_search_fn={self.line_search_fn!r})"
+        )
 
 
 __all__ = ["Optimizer", "SGD", "Adam", "LBFGS"]

@@ -118,14 +118,30 @@ def _scatter_classes(ax: Axes, X: np.ndarray, y: np.ndarray, names: list[str], s
     for k in range(len(names)):
         mask = y == k
         if mask.any():
-            ax.scatter(X[mask, 0], X[mask, 1], s=size, c=class_color(k), marker=MARKERS[k % len(MARKERS)],
-                       edgecolors="black", linewidths=0.6, label=names[k], zorder=3)
+            ax.scatter(
+                X[mask, 0],
+                X[mask, 1],
+                s=size,
+                c=class_color(k),
+                marker=MARKERS[k % len(MARKERS)],
+                edgecolors="black",
+                linewidths=0.6,
+                label=names[k],
+                zorder=3,
+            )
 
 
-def decision_regions(predict_proba: Callable[[np.ndarray], Any], X: Any, y: Any, ax: Axes | None = None,
-                     class_names: Sequence[str] | None = None, title: str | None = None,
-                     resolution: int = 200, feature_names: Sequence[str] = ("feature 1", "feature 2"),
-                     colorbar: bool = True) -> Axes:
+def decision_regions(
+    predict_proba: Callable[[np.ndarray], Any],
+    X: Any,
+    y: Any,
+    ax: Axes | None = None,
+    class_names: Sequence[str] | None = None,
+    title: str | None = None,
+    resolution: int = 200,
+    feature_names: Sequence[str] = ("feature 1", "feature 2"),
+    colorbar: bool = True,
+) -> Axes:
     """The plane coloured by the model's prediction, with the data on top.
 
     ``predict_proba`` maps points (M, 2) to class probabilities (M, K). Two classes: the
@@ -144,9 +160,18 @@ def decision_regions(predict_proba: Callable[[np.ndarray], Any], X: Any, y: Any,
 
     if k == 2:
         cmap = matplotlib.colors.LinearSegmentedColormap.from_list(
-            "two_classes", [_lighten(class_color(0), 0.55), (1.0, 1.0, 1.0), _lighten(class_color(1), 0.55)])
-        image = ax.imshow(P[:, :, 1], extent=extent, origin="lower", cmap=cmap, vmin=0, vmax=1,
-                          aspect="auto", interpolation="bilinear")
+            "two_classes", [_lighten(class_color(0), 0.55), (1.0, 1.0, 1.0), _lighten(class_color(1), 0.55)]
+        )
+        image = ax.imshow(
+            P[:, :, 1],
+            extent=extent,
+            origin="lower",
+            cmap=cmap,
+            vmin=0,
+            vmax=1,
+            aspect="auto",
+            interpolation="bilinear",
+        )
         ax.contour(xx, yy, P[:, :, 1], levels=[0.5], colors="black", linewidths=1.2)
         if colorbar:
             bar = ax.figure.colorbar(image, ax=ax, shrink=0.9)
@@ -165,21 +190,31 @@ def decision_regions(predict_proba: Callable[[np.ndarray], Any], X: Any, y: Any,
                 ax.contour(xx, yy, edge, levels=[0.0], colors="black", linewidths=1.0)
         if colorbar:
             shades = matplotlib.colors.LinearSegmentedColormap.from_list(
-                "confidence", [_lighten("#555555", 0.94), _lighten("#555555", 0.52)])
+                "confidence", [_lighten("#555555", 0.94), _lighten("#555555", 0.52)]
+            )
             mappable = matplotlib.cm.ScalarMappable(norm=matplotlib.colors.Normalize(1 / k, 1), cmap=shades)
             bar = ax.figure.colorbar(mappable, ax=ax, shrink=0.9)
             bar.set_label("shade: confidence, max$_k$ p$_k$")
     _scatter_classes(ax, X, y, names)
     wrong = float_array(predict_proba(X)).argmax(axis=1) != y
     if np.any(wrong):
-        ax.scatter(X[wrong, 0], X[wrong, 1], s=110, facecolors="none", edgecolors=MISCLASSIFIED,
-                   linewidths=1.4, label=f"misclassified ({int(wrong.sum())})", zorder=4)
+        ax.scatter(
+            X[wrong, 0],
+            X[wrong, 1],
+            s=110,
+            facecolors="none",
+            edgecolors=MISCLASSIFIED,
+            linewidths=1.4,
+            label=f"misclassified ({int(wrong.sum())})",
+            zorder=4,
+        )
     ax.set_xlim(extent[0], extent[1])
     ax.set_ylim(extent[2], extent[3])
     ax.set_xlabel(feature_names[0])
     ax.set_ylabel(feature_names[1])
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=min(k + 1, 4), fontsize="small",
-              frameon=False)
+    ax.legend(
+        loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=min(k + 1, 4), fontsize="small", frameon=False
+    )
     ax.set_title(title if title is not None else "decision regions")
     return ax
 
@@ -187,8 +222,15 @@ def decision_regions(predict_proba: Callable[[np.ndarray], Any], X: Any, y: Any,
 # ---------------------------------------------------------------- training curves
 
 
-def _train_and_test(history: Mapping[str, Sequence[float]], ax: Axes | None, what: str, ylabel: str,
-                    title: str, scale: float = 1.0, legend_loc: Any = "best") -> Axes:
+def _train_and_test(
+    history: Mapping[str, Sequence[float]],
+    ax: Axes | None,
+    what: str,
+    ylabel: str,
+    title: str,
+    scale: float = 1.0,
+    legend_loc: Any = "best",
+) -> Axes:
     """The curves ``train_<what>`` (solid) and ``test_<what>`` (dashed) of ``history``
     against its ``epoch`` (1, 2, ... without one), times ``scale``."""
     from matplotlib.ticker import MaxNLocator
@@ -209,22 +251,23 @@ def _train_and_test(history: Mapping[str, Sequence[float]], ax: Axes | None, wha
     return ax
 
 
-def loss_curves(history: Mapping[str, Sequence[float]], ax: Axes | None = None,
-                title: str = "loss") -> Axes:
+def loss_curves(history: Mapping[str, Sequence[float]], ax: Axes | None = None, title: str = "loss") -> Axes:
     """Train and test loss per epoch from ``history`` (keys ``train_loss``, ``test_loss``,
     optionally ``epoch``)."""
     return _train_and_test(history, ax, "loss", "mean cross-entropy", title)
 
 
-def accuracy_curves(history: Mapping[str, Sequence[float]], ax: Axes | None = None,
-                    title: str = "accuracy") -> Axes:
+def accuracy_curves(
+    history: Mapping[str, Sequence[float]], ax: Axes | None = None, title: str = "accuracy"
+) -> Axes:
     """Train and test accuracy (fractions, drawn in %) per epoch from ``history`` (keys
     ``train_acc``, ``test_acc``, optionally ``epoch``)."""
     return _train_and_test(history, ax, "acc", "accuracy (%)", title, scale=100, legend_loc="lower right")
 
 
-def training_curves(history: Mapping[str, Sequence[float]], axes: Sequence[Axes] | None = None,
-                    title: str | None = None) -> FigureBase:
+def training_curves(
+    history: Mapping[str, Sequence[float]], axes: Sequence[Axes] | None = None, title: str | None = None
+) -> FigureBase:
     """Loss (left) and accuracy (right) per epoch, side by side, on a new figure or on the
     two given ``axes``; returns the Figure."""
     if axes is None:
@@ -241,8 +284,13 @@ def training_curves(history: Mapping[str, Sequence[float]], axes: Sequence[Axes]
 # ---------------------------------------------------------------- the gradient pictures
 
 
-def residual_vs_margin(logits: Any, y: Any, ax: Axes | None = None, class_names: Sequence[str] | None = None,
-                       title: str | None = None) -> Axes:
+def residual_vs_margin(
+    logits: Any,
+    y: Any,
+    ax: Axes | None = None,
+    class_names: Sequence[str] | None = None,
+    title: str | None = None,
+) -> Axes:
     """Each sample's residual (p - y, the gradient at its logit; for K classes the entry
     at the true class) against its margin, with the curve it must follow: confident
     correct samples (large margin) pull almost nothing, misclassified ones (margin < 0)
@@ -268,14 +316,38 @@ def residual_vs_margin(logits: Any, y: Any, ax: Axes | None = None, class_names:
     for k in range(len(names)):
         mask = y == k
         if mask.any():
-            ax.scatter(m[mask], data.residual[mask], s=18, c=class_color(k), marker=MARKERS[k % len(MARKERS)],
-                       edgecolors="black", linewidths=0.4, label=names[k], zorder=3)
+            ax.scatter(
+                m[mask],
+                data.residual[mask],
+                s=18,
+                c=class_color(k),
+                marker=MARKERS[k % len(MARKERS)],
+                edgecolors="black",
+                linewidths=0.4,
+                label=names[k],
+                zorder=3,
+            )
     ax.set_xlim(-reach, reach)
     ax.set_ylim(-1.08, 1.08 if binary else 0.15)
-    ax.text(0.98, 0.04 if binary else 0.96, "confident and correct:\npull ~ 0", transform=ax.transAxes,
-            ha="right", va="bottom" if binary else "top", fontsize="small")
-    ax.text(0.02, 0.04 if binary else 0.5, "misclassified:\npull up to 1", transform=ax.transAxes,
-            ha="left", va="bottom" if binary else "center", fontsize="small", color=MISCLASSIFIED)
+    ax.text(
+        0.98,
+        0.04 if binary else 0.96,
+        "confident and correct:\npull ~ 0",
+        transform=ax.transAxes,
+        ha="right",
+        va="bottom" if binary else "top",
+        fontsize="small",
+    )
+    ax.text(
+        0.02,
+        0.04 if binary else 0.5,
+        "misclassified:\npull up to 1",
+        transform=ax.transAxes,
+        ha="left",
+        va="bottom" if binary else "center",
+        fontsize="small",
+        color=MISCLASSIFIED,
+    )
     if binary:
         ax.set_xlabel("margin m = z if y = 1, -z if y = 0   (> 0: correct)")
         ax.set_ylabel("residual p - y = N dL/dz")
@@ -288,10 +360,19 @@ def residual_vs_margin(logits: Any, y: Any, ax: Axes | None = None, class_names:
     return ax
 
 
-def pull_arrows(X: Any, logits: Any, y: Any, ax: Axes | None = None, weight: Any = None, bias: float = 0.0,
-                class_names: Sequence[str] | None = None, title: str | None = None,
-                arrow_scale: float | None = None, sum_scale: float | None = None,
-                feature_names: Sequence[str] = ("feature 1", "feature 2")) -> Axes:
+def pull_arrows(
+    X: Any,
+    logits: Any,
+    y: Any,
+    ax: Axes | None = None,
+    weight: Any = None,
+    bias: float = 0.0,
+    class_names: Sequence[str] | None = None,
+    title: str | None = None,
+    arrow_scale: float | None = None,
+    sum_scale: float | None = None,
+    feature_names: Sequence[str] = ("feature 1", "feature 2"),
+) -> Axes:
     """Binary model, 2-D features: at each sample x_i an arrow along its pull on the
     weight vector, (y_i - p_i) x_i / N (a point of class 1 pulls w towards x_i, of class
     0 away from it), all enlarged by one factor, ``arrow_scale``. The pulls add up to
@@ -302,8 +383,10 @@ def pull_arrows(X: Any, logits: Any, y: Any, ax: Axes | None = None, weight: Any
     35% of the data's extent."""
     X, y, z = float_array(X), class_labels(y), float_array(logits)
     if X.ndim != 2 or X.shape[1] != 2 or z.ndim != 1:
-        raise ValueError(f"pull_arrows draws a binary model (logits (N,)) on 2-D features (N, 2); got X "
-                         f"{X.shape}, logits {z.shape}")
+        raise ValueError(
+            f"pull_arrows draws a binary model (logits (N,)) on 2-D features (N, 2); got X "
+            f"{X.shape}, logits {z.shape}"
+        )
     pulls = -pull_arrows_data(X, z, y).weight
     total = pulls.sum(axis=0)
     ax = _new_axes(ax)
@@ -318,16 +401,48 @@ def pull_arrows(X: Any, logits: Any, y: Any, ax: Axes | None = None, weight: Any
     _scatter_classes(ax, X, y, names, size=14)
     for k in range(2):
         mask = y == k
-        ax.quiver(X[mask, 0], X[mask, 1], pulls[mask, 0] * arrow_scale, pulls[mask, 1] * arrow_scale,
-                  angles="xy", scale_units="xy", scale=1, color=class_color(k), width=0.003, zorder=4)
-    ax.quiver([0], [0], [total[0] * sum_scale], [total[1] * sum_scale], angles="xy", scale_units="xy",
-              scale=1, color="black", width=0.009, zorder=5,
-              label=f"sum of pulls = -dL/dw, x {sum_scale:.3g} (|-dL/dw| = {np.linalg.norm(total):.2g})")
+        ax.quiver(
+            X[mask, 0],
+            X[mask, 1],
+            pulls[mask, 0] * arrow_scale,
+            pulls[mask, 1] * arrow_scale,
+            angles="xy",
+            scale_units="xy",
+            scale=1,
+            color=class_color(k),
+            width=0.003,
+            zorder=4,
+        )
+    ax.quiver(
+        [0],
+        [0],
+        [total[0] * sum_scale],
+        [total[1] * sum_scale],
+        angles="xy",
+        scale_units="xy",
+        scale=1,
+        color="black",
+        width=0.009,
+        zorder=5,
+        label=f"sum of pulls = -dL/dw, x {sum_scale:.3g} (|-dL/dw| = {np.linalg.norm(total):.2g})",
+    )
     low, high = X.min(axis=0) - 0.1 * span, X.max(axis=0) + 0.1 * span
     if weight is not None:
         w = float_array(weight).reshape(-1)
-        ax.quiver([0], [0], [w[0]], [w[1]], angles="xy", scale_units="xy", scale=1, color="grey",
-                  width=0.006, alpha=0.8, zorder=2, label=f"current w = ({w[0]:.2f}, {w[1]:.2f})")
+        ax.quiver(
+            [0],
+            [0],
+            [w[0]],
+            [w[1]],
+            angles="xy",
+            scale_units="xy",
+            scale=1,
+            color="grey",
+            width=0.006,
+            alpha=0.8,
+            zorder=2,
+            label=f"current w = ({w[0]:.2f}, {w[1]:.2f})",
+        )
         xs = np.linspace(low[0], high[0], 2)
         if abs(w[1]) > 1e-12:
             ax.plot(xs, -(w[0] * xs + bias) / w[1], "k--", linewidth=1, label="boundary w.x + b = 0")
@@ -337,16 +452,23 @@ def pull_arrows(X: Any, logits: Any, y: Any, ax: Axes | None = None, weight: Any
     ax.set_ylim(low[1], high[1])
     ax.set_xlabel(feature_names[0])
     ax.set_ylabel(feature_names[1])
-    ax.set_title(title if title is not None else
-                 f"each sample's pull (y - p) x / N on w, x {arrow_scale:.3g}")
+    ax.set_title(
+        title if title is not None else f"each sample's pull (y - p) x / N on w, x {arrow_scale:.3g}"
+    )
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=2, fontsize="small", frameon=False)
     return ax
 
 
-def loss_surface(loss_fn: Callable[[Tensor], Tensor], path: Any, ax: Axes | None = None,
-                 limits: tuple[float, float, float, float] | None = None, resolution: int = 70,
-                 n_arrows: int = 13, title: str | None = None,
-                 weight_names: tuple[str, str] = ("$w_1$", "$w_2$")) -> Axes:
+def loss_surface(
+    loss_fn: Callable[[Tensor], Tensor],
+    path: Any,
+    ax: Axes | None = None,
+    limits: tuple[float, float, float, float] | None = None,
+    resolution: int = 70,
+    n_arrows: int = 13,
+    title: str | None = None,
+    weight_names: tuple[str, str] = ("$w_1$", "$w_2$"),
+) -> Axes:
     """Contours of the loss over two weights (``loss_fn`` as in ``loss_surface_data``),
     arrows along -gradient on a coarse grid (their length shows the gradient's size),
     and ``path``, the (steps, 2) sequence of weight pairs an optimiser visited.
@@ -358,10 +480,14 @@ def loss_surface(loss_fn: Callable[[Tensor], Tensor], path: Any, ax: Axes | None
         centre = (path.min(axis=0) + path.max(axis=0)) / 2
         half = max(0.65 * float(np.ptp(path, axis=0).max()), 0.5)
         limits = (centre[0] - half, centre[0] + half, centre[1] - half, centre[1] + half)
-    fine = loss_surface_data(loss_fn, np.linspace(limits[0], limits[1], resolution),
-                             np.linspace(limits[2], limits[3], resolution))
-    coarse = loss_surface_data(loss_fn, np.linspace(limits[0], limits[1], n_arrows + 2)[1:-1],
-                               np.linspace(limits[2], limits[3], n_arrows + 2)[1:-1])
+    fine = loss_surface_data(
+        loss_fn, np.linspace(limits[0], limits[1], resolution), np.linspace(limits[2], limits[3], resolution)
+    )
+    coarse = loss_surface_data(
+        loss_fn,
+        np.linspace(limits[0], limits[1], n_arrows + 2)[1:-1],
+        np.linspace(limits[2], limits[3], n_arrows + 2)[1:-1],
+    )
     ax = _new_axes(ax)
     # levels spaced as r^2 above the minimum: near a minimum the loss grows like the squared
     # distance, so the contours come out evenly spaced instead of crowding the rim
@@ -375,11 +501,21 @@ def loss_surface(loss_fn: Callable[[Tensor], Tensor], path: Any, ax: Axes | None
     bar.set_label("loss")
     spacing = min(limits[1] - limits[0], limits[3] - limits[2]) / (n_arrows + 1)
     longest = float(np.hypot(coarse.grad1, coarse.grad2).max()) or 1.0
-    ax.quiver(coarse.w1, coarse.w2, -coarse.grad1, -coarse.grad2, color="#333333", angles="xy",
-              scale_units="xy", scale=longest / (0.9 * spacing), width=0.003,
-              label="-gradient (length: its size)")
-    ax.plot(path[:, 0], path[:, 1], "-", color=MISCLASSIFIED, linewidth=1.4,
-            label=f"path ({len(path) - 1} steps)")
+    ax.quiver(
+        coarse.w1,
+        coarse.w2,
+        -coarse.grad1,
+        -coarse.grad2,
+        color="#333333",
+        angles="xy",
+        scale_units="xy",
+        scale=longest / (0.9 * spacing),
+        width=0.003,
+        label="-gradient (length: its size)",
+    )
+    ax.plot(
+        path[:, 0], path[:, 1], "-", color=MISCLASSIFIED, linewidth=1.4, label=f"path ({len(path) - 1} steps)"
+    )
     ax.plot(*path[0], "o", color=MISCLASSIFIED, markeredgecolor="black", markersize=7, label="start")
     ax.plot(*path[-1], "*", color="#ffdd00", markeredgecolor="black", markersize=15, label="end")
     ax.set_xlim(limits[0], limits[1])
@@ -392,9 +528,14 @@ def loss_surface(loss_fn: Callable[[Tensor], Tensor], path: Any, ax: Axes | None
     return ax
 
 
-def residual_heatmap(residual: Any, y: Any = None, ax: Axes | None = None,
-                     class_names: Sequence[str] | None = None, title: str | None = None,
-                     annotate: bool | None = None) -> Axes:
+def residual_heatmap(
+    residual: Any,
+    y: Any = None,
+    ax: Axes | None = None,
+    class_names: Sequence[str] | None = None,
+    title: str | None = None,
+    annotate: bool | None = None,
+) -> Axes:
     """The matrix p - Y of a batch (rows: samples, columns: classes) on a red-blue scale
     from -1 to 1: each row is that sample's gradient at the logits (times N). A row
     has one negative entry, p_y - 1 at the true class, and positive entries p_k
@@ -419,8 +560,15 @@ def residual_heatmap(residual: Any, y: Any = None, ax: Axes | None = None,
         annotate = R.size <= 200
     if annotate:
         for (i, j), v in np.ndenumerate(R):
-            ax.text(j, i, f"{v:+.2f}".replace("+0.00", "0").replace("-0.00", "0"), ha="center", va="center",
-                    fontsize=6.5, color="white" if abs(v) > 0.6 else "black")
+            ax.text(
+                j,
+                i,
+                f"{v:+.2f}".replace("+0.00", "0").replace("-0.00", "0"),
+                ha="center",
+                va="center",
+                fontsize=6.5,
+                color="white" if abs(v) > 0.6 else "black",
+            )
     ax.set_xlabel("class")
     ax.set_title(title if title is not None else "p - Y of a batch")
     return ax
@@ -429,9 +577,14 @@ def residual_heatmap(residual: Any, y: Any = None, ax: Axes | None = None,
 # ---------------------------------------------------------------- classifier summaries
 
 
-def confusion_matrix(y_true: Any, y_pred: Any, ax: Axes | None = None,
-                     class_names: Sequence[str] | None = None, n_classes: int | None = None,
-                     title: str | None = None) -> Axes:
+def confusion_matrix(
+    y_true: Any,
+    y_pred: Any,
+    ax: Axes | None = None,
+    class_names: Sequence[str] | None = None,
+    n_classes: int | None = None,
+    title: str | None = None,
+) -> Axes:
     """Counts of (true class, predicted class), written in the cells; the diagonal holds
     the correct predictions."""
     counts = confusion_counts(y_true, y_pred, n_classes)
@@ -446,8 +599,15 @@ def confusion_matrix(y_true: Any, y_pred: Any, ax: Axes | None = None,
     top = counts.max(initial=0)
     for (i, j), v in np.ndenumerate(counts):
         if v:
-            ax.text(j, i, str(v), ha="center", va="center", fontsize="small",
-                    color="white" if v > 0.6 * top else "black")
+            ax.text(
+                j,
+                i,
+                str(v),
+                ha="center",
+                va="center",
+                fontsize="small",
+                color="white" if v > 0.6 * top else "black",
+            )
     ax.set_xticks(range(k), names)
     ax.set_yticks(range(k), names)
     ax.set_xlabel("predicted class")
@@ -457,8 +617,14 @@ def confusion_matrix(y_true: Any, y_pred: Any, ax: Axes | None = None,
     return ax
 
 
-def weight_images(weight: Any, ax: Axes | None = None, class_names: Sequence[str] | None = None,
-                  image_shape: tuple[int, int] = (8, 8), columns: int = 5, title: str | None = None) -> Axes:
+def weight_images(
+    weight: Any,
+    ax: Axes | None = None,
+    class_names: Sequence[str] | None = None,
+    image_shape: tuple[int, int] = (8, 8),
+    columns: int = 5,
+    title: str | None = None,
+) -> Axes:
     """Each class's weight column (shape (pixels, K), e.g. ``Linear.weight``), reshaped to
     an image, in one mosaic on one red-blue scale centred at 0: red pixels raise the
     class's logit when inked, blue ones lower it."""
@@ -473,7 +639,7 @@ def weight_images(weight: Any, ax: Axes | None = None, class_names: Sequence[str
     mosaic = np.full((rows * (h + 1) - 1, cols * (w + 1) - 1), np.nan)  # nan: white gaps between tiles
     for c in range(k):
         r, q = divmod(c, cols)
-        mosaic[r * (h + 1):r * (h + 1) + h, q * (w + 1):q * (w + 1) + w] = W[:, c].reshape(h, w)
+        mosaic[r * (h + 1) : r * (h + 1) + h, q * (w + 1) : q * (w + 1) + w] = W[:, c].reshape(h, w)
     ax = _new_axes(ax, figsize=(1.3 * cols + 1.2, 1.5 * rows + 0.6))
     limit = float(np.nanmax(np.abs(mosaic))) or 1.0
     import matplotlib
@@ -482,8 +648,9 @@ def weight_images(weight: Any, ax: Axes | None = None, class_names: Sequence[str
     image = ax.imshow(mosaic, cmap=cmap, vmin=-limit, vmax=limit, interpolation="nearest")
     for c in range(k):
         r, q = divmod(c, cols)
-        ax.text(q * (w + 1) + (w - 1) / 2, r * (h + 1) - 0.7, names[c], ha="center", va="bottom",
-                fontsize="small")
+        ax.text(
+            q * (w + 1) + (w - 1) / 2, r * (h + 1) - 0.7, names[c], ha="center", va="bottom", fontsize="small"
+        )
     ax.set_axis_off()
     bar = ax.figure.colorbar(image, ax=ax, shrink=0.8)
     bar.set_label("weight")
@@ -492,7 +659,17 @@ def weight_images(weight: Any, ax: Axes | None = None, class_names: Sequence[str
 
 
 __all__ = [
-    "pyplot", "save", "class_color", "decision_regions", "loss_curves", "accuracy_curves",
-    "training_curves", "residual_vs_margin", "pull_arrows", "loss_surface", "residual_heatmap",
-    "confusion_matrix", "weight_images",
+    "pyplot",
+    "save",
+    "class_color",
+    "decision_regions",
+    "loss_curves",
+    "accuracy_curves",
+    "training_curves",
+    "residual_vs_margin",
+    "pull_arrows",
+    "loss_surface",
+    "residual_heatmap",
+    "confusion_matrix",
+    "weight_images",
 ]

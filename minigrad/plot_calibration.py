@@ -25,8 +25,9 @@ BAR_COLOR = "#0072B2"
 GAP_COLOR = "#D55E00"
 
 
-def reliability_diagram(probs: Any, labels: Any, n_bins: int = 15, ax: Axes | None = None,
-                        title: str | None = None) -> Axes:
+def reliability_diagram(
+    probs: Any, labels: Any, n_bins: int = 15, ax: Axes | None = None, title: str | None = None
+) -> Axes:
     """Draw the reliability diagram of ``probs`` (n, C) against ``labels`` on ``ax`` (a
     new figure without one), with the ECE in the legend and the share of samples per bin
     as a thin histogram along the bottom; returns the Axes."""
@@ -38,15 +39,38 @@ def reliability_diagram(probs: Any, labels: Any, n_bins: int = 15, ax: Axes | No
     used = bins.counts > 0
     accuracy = np.where(used, bins.accuracy, 0.0)
     confidence = np.where(used, bins.confidence, 0.0)
-    ax.bar(left, accuracy, width=width, align="edge", color=BAR_COLOR, edgecolor="white",
-           label="accuracy in the bin")
-    ax.bar(left[used], (confidence - accuracy)[used], bottom=accuracy[used], width=width[used], align="edge",
-           color=GAP_COLOR, alpha=0.35, edgecolor=GAP_COLOR, hatch="//",
-           label=f"gap to mean confidence (ECE {ece:.3f})")
+    ax.bar(
+        left,
+        accuracy,
+        width=width,
+        align="edge",
+        color=BAR_COLOR,
+        edgecolor="white",
+        label="accuracy in the bin",
+    )
+    ax.bar(
+        left[used],
+        (confidence - accuracy)[used],
+        bottom=accuracy[used],
+        width=width[used],
+        align="edge",
+        color=GAP_COLOR,
+        alpha=0.35,
+        edgecolor=GAP_COLOR,
+        hatch="//",
+        label=f"gap to mean confidence (ECE {ece:.3f})",
+    )
     ax.plot([0, 1], [0, 1], color="0.3", linestyle="--", linewidth=1, label="perfect calibration")
     share = bins.counts / bins.counts.sum()
-    ax.bar(left, 0.15 * share / max(share.max(), 1e-12), width=width, align="edge", color="0.6",
-           alpha=0.5, label="share of samples (scaled)")
+    ax.bar(
+        left,
+        0.15 * share / max(share.max(), 1e-12),
+        width=width,
+        align="edge",
+        color="0.6",
+        alpha=0.5,
+        label="share of samples (scaled)",
+    )
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_xlabel("confidence (top-class probability)")

@@ -119,7 +119,7 @@ def _filter(x: np.ndarray, top_k: int | None, top_p: float | None) -> np.ndarray
     vocab = x.shape[-1]
     if top_k is not None and top_k < vocab:
         # the k-th largest value of each row; everything >= it stays, so ties at the boundary stay
-        kth = np.partition(x, vocab - top_k, axis=-1)[..., vocab - top_k:vocab - top_k + 1]
+        kth = np.partition(x, vocab - top_k, axis=-1)[..., vocab - top_k : vocab - top_k + 1]
         x = np.where(x >= kth, x, -np.inf)
     if top_p is not None and top_p < 1.0:
         p = _softmax(x)  # renormalised over what top-k left
@@ -151,8 +151,9 @@ def filter_logits(logits: Any, top_k: int | None = None, top_p: float | None = N
     return _filter(_as_logits(logits), _check_top_k(top_k), _check_top_p(top_p))
 
 
-def probabilities(logits: Any, temperature: float = 1.0, top_k: int | None = None,
-                  top_p: float | None = None) -> np.ndarray:
+def probabilities(
+    logits: Any, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None
+) -> np.ndarray:
     """The distribution ``sample`` draws from, over the last axis::
 
         q = softmax(filter_logits(z / T, top_k, top_p))
@@ -165,9 +166,14 @@ def probabilities(logits: Any, temperature: float = 1.0, top_k: int | None = Non
     return _softmax(_filter(x, _check_top_k(top_k), _check_top_p(top_p)))
 
 
-def sample(logits: Any, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None,
-           rng: np.random.Generator | int | None = None, size: int | tuple[int, ...] | None = None,
-           ) -> np.ndarray | int:
+def sample(
+    logits: Any,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    rng: np.random.Generator | int | None = None,
+    size: int | tuple[int, ...] | None = None,
+) -> np.ndarray | int:
     """Draw token indices ``i ~ q = probabilities(logits, temperature, top_k, top_p)``.
 
     By inversion: with ``u ~ Uniform[0, 1)``, the drawn index is the number of entries of
@@ -191,9 +197,14 @@ def sample(logits: Any, temperature: float = 1.0, top_k: int | None = None, top_
     return _result(np.minimum(idx, last_possible))
 
 
-def gumbel_max_sample(logits: Any, temperature: float = 1.0, top_k: int | None = None,
-                      top_p: float | None = None, rng: np.random.Generator | int | None = None,
-                      size: int | tuple[int, ...] | None = None) -> np.ndarray | int:
+def gumbel_max_sample(
+    logits: Any,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    rng: np.random.Generator | int | None = None,
+    size: int | tuple[int, ...] | None = None,
+) -> np.ndarray | int:
     """The Gumbel-max trick: a second route to the same distribution as ``sample``::
 
         i = argmax_j ( z_j / T + g_j ),   g_j = -log(-log(U_j)),  U_j ~ Uniform(0, 1) i.i.d.

@@ -45,12 +45,16 @@ def _check_key(name: Any, state_dict: Mapping[str, Any]) -> None:
     if not isinstance(name, str) or not name:
         raise TypeError(f"save(): every key must be a non-empty string, got {name!r}")
     if "\x00" in name:
-        raise ValueError(f"save(): the key {name!r} contains a NUL character ('\\x00'), which zip member "
-                         "names cannot hold (it would be cut there)")
+        raise ValueError(
+            f"save(): the key {name!r} contains a NUL character ('\\x00'), which zip member "
+            "names cannot hold (it would be cut there)"
+        )
     if name.endswith(".npy") and name[:-4] in state_dict:
-        raise ValueError(f"save(): the keys {name[:-4]!r} and {name!r} collide: each array is stored as "
-                         f"'<key>.npy', and numpy would read {name!r} back as the array of {name[:-4]!r}; "
-                         "rename one of them")
+        raise ValueError(
+            f"save(): the keys {name[:-4]!r} and {name!r} collide: each array is stored as "
+            f"'<key>.npy', and numpy would read {name!r} back as the array of {name[:-4]!r}; "
+            "rename one of them"
+        )
 
 
 def _check_state(state_dict: Any) -> dict[str, np.ndarray]:
@@ -63,8 +67,10 @@ def _check_state(state_dict: Any) -> dict[str, np.ndarray]:
         _check_key(name, state_dict)
         array = np.asarray(value)
         if array.dtype.kind not in _SAVABLE_KINDS:
-            raise ValueError(f"save(): '{name}' has dtype {array.dtype}; only numeric arrays can be saved "
-                             "(object arrays would need pickle, which load() refuses)")
+            raise ValueError(
+                f"save(): '{name}' has dtype {array.dtype}; only numeric arrays can be saved "
+                "(object arrays would need pickle, which load() refuses)"
+            )
         arrays[name] = array
     return arrays
 
@@ -121,8 +127,9 @@ def load(path: str | os.PathLike) -> dict[str, np.ndarray]:
         except _Refused as err:
             raise ValueError(f"cannot load '{path}': {err}") from None
         except _UNREADABLE as err:
-            raise ValueError(f"cannot load '{path}': not a valid .npz state dict ({type(err).__name__}: "
-                             f"{err})") from err
+            raise ValueError(
+                f"cannot load '{path}': not a valid .npz state dict ({type(err).__name__}: {err})"
+            ) from err
     return state
 
 
@@ -137,8 +144,9 @@ def save_checkpoint(path: str | os.PathLike, **parts: Any) -> None:
     merged: dict[str, Any] = {}
     for part, obj in parts.items():
         if not callable(getattr(obj, "state_dict", None)):
-            raise TypeError(f"save_checkpoint(): {part}= must have a state_dict() method, got "
-                            f"{type(obj).__name__}")
+            raise TypeError(
+                f"save_checkpoint(): {part}= must have a state_dict() method, got {type(obj).__name__}"
+            )
         merged.update({f"{part}.{key}": value for key, value in obj.state_dict().items()})
     save(merged, path)
 
@@ -154,8 +162,10 @@ def load_checkpoint(path: str | os.PathLike, **parts: Any) -> None:
     for key, value in state.items():
         part, _, rest = key.partition(".")
         if part not in groups:
-            raise ValueError(f"load_checkpoint(): '{path}' holds the part {part!r}, which was not passed "
-                             f"(passed: {sorted(parts)})")
+            raise ValueError(
+                f"load_checkpoint(): '{path}' holds the part {part!r}, which was not passed "
+                f"(passed: {sorted(parts)})"
+            )
         groups[part][rest] = value
     empty = [part for part, group in groups.items() if not group]
     if empty:

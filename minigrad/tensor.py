@@ -27,12 +27,22 @@ class Tensor:
     can require grad). ``name`` labels the tensor in ``draw_graph``.
     """
 
-    __slots__ = ("_data", "_grad", "_version", "requires_grad", "_node", "name", "_retains_grad",
-                 "_hooks", "__weakref__")
+    __slots__ = (
+        "_data",
+        "_grad",
+        "_version",
+        "requires_grad",
+        "_node",
+        "name",
+        "_retains_grad",
+        "_hooks",
+        "__weakref__",
+    )
     __array_ufunc__ = None  # numpy defers to our reflected operators instead of detaching us
 
-    def __init__(self, data: Any, requires_grad: bool = False, dtype: Any = None,
-                 name: str | None = None) -> None:
+    def __init__(
+        self, data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None
+    ) -> None:
         self._data = _array_from(data, dtype)
         self._grad: Tensor | None = None
         self._version = 0
@@ -76,8 +86,11 @@ class Tensor:
             _check_grad(self, value)
         self._grad = value
 
-    grad = property(operator.attrgetter("_grad"), _set_grad,
-                    doc="The gradient backward() accumulated into this tensor (None before).")
+    grad = property(
+        operator.attrgetter("_grad"),
+        _set_grad,
+        doc="The gradient backward() accumulated into this tensor (None before).",
+    )
 
     def bump_version(self) -> None:
         """Record that this tensor's values changed in place, so that backward refuses a
@@ -161,7 +174,8 @@ class Tensor:
         if flag and self.data.dtype.kind != "f":
             raise TypeError(
                 f"only floating-point tensors can require grad, this one is {self.data.dtype}; "
-                "convert it with .astype(np.float64) or pass dtype=")
+                "convert it with .astype(np.float64) or pass dtype="
+            )
         self.requires_grad = bool(flag)
         return self
 
@@ -206,8 +220,9 @@ class Tensor:
         return "Tensor(" + ", ".join([body] + extras) + ")"
 
     # ----- autograd -----
-    def backward(self, grad: Any = None, retain_graph: bool | None = None,
-                 create_graph: bool = False) -> None:
+    def backward(
+        self, grad: Any = None, retain_graph: bool | None = None, create_graph: bool = False
+    ) -> None:
         """Add d(self)/d(leaf), times ``grad``, into ``.grad`` of every leaf that
         requires grad. ``grad`` may be omitted only for a one-element tensor (it is
         then 1). The graph's saved tensors are freed unless ``retain_graph`` (which
@@ -216,7 +231,8 @@ class Tensor:
         if not self.requires_grad:
             raise RuntimeError(
                 "backward() on a tensor that does not require grad: no input of its graph "
-                "has requires_grad=True (or it was computed under no_grad)")
+                "has requires_grad=True (or it was computed under no_grad)"
+            )
         seed = autograd.seed_gradient(self, grad)
         if retain_graph is None:
             retain_graph = create_graph
@@ -347,8 +363,7 @@ class Tensor:
     def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
         return _ops.sum(self, axis, keepdims)
 
-    def mean(self, axis: Any = None, keepdims: bool = False, dtype: Any = None,
-             out: None = None) -> Tensor:
+    def mean(self, axis: Any = None, keepdims: bool = False, dtype: Any = None, out: None = None) -> Tensor:
         """Mean over ``axis``. ``dtype`` and ``out`` are there for ``np.mean(t)``, which
         calls this method with them: ``np.mean(pred == y)`` is an accuracy."""
         if out is not None:
@@ -388,8 +403,9 @@ class Tensor:
     def sum_to_size(self, *shape: Any) -> Tensor:
         """Sum over the axes that broadcasting would add or stretch to go from ``shape`` to
         this tensor's shape (the gradient of a broadcast, as PyTorch's ``sum_to_size``)."""
-        return _ops.unbroadcast(self, shape[0] if shape and shape[0].__class__ is tuple
-                                else _ops._shape_arg(shape))
+        return _ops.unbroadcast(
+            self, shape[0] if shape and shape[0].__class__ is tuple else _ops._shape_arg(shape)
+        )
 
     def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
         """Index of the largest entry along ``axis`` (of the flattened tensor for None);
@@ -439,8 +455,10 @@ def _array_from(data: Any, dtype: Any) -> np.ndarray:
         data = data.data
     from_python = not isinstance(data, (np.ndarray, np.generic))
     if from_python and isinstance(data, (list, tuple)) and _holds_graph(data):
-        raise TypeError("Tensor(list of tensors) copies their values and would drop their graph; "
-                        "use mg.stack(tensors) (or mg.concatenate) to keep the gradient flowing")
+        raise TypeError(
+            "Tensor(list of tensors) copies their values and would drop their graph; "
+            "use mg.stack(tensors) (or mg.concatenate) to keep the gradient flowing"
+        )
     try:
         array = np.array(data, dtype=dtype)  # always a copy
     except OverflowError:
@@ -448,8 +466,10 @@ def _array_from(data: Any, dtype: Any) -> np.ndarray:
     if dtype is None and from_python and array.dtype.kind in "iub":
         array = array.astype(np.float64)
     if array.dtype.kind == "O" and _has_big_int(data):
-        raise OverflowError("Tensor(): an integer does not fit in a 64-bit integer; "
-                            "pass a float (e.g. 2.0**70) for a large number")
+        raise OverflowError(
+            "Tensor(): an integer does not fit in a 64-bit integer; "
+            "pass a float (e.g. 2.0**70) for a large number"
+        )
     if array.dtype.kind not in "biuf":
         raise TypeError(f"Tensor data must be numeric, got dtype {array.dtype}")
     return array
@@ -468,7 +488,7 @@ def _holds_graph(items: Any) -> bool:
 def _has_big_int(items: Any) -> bool:
     """True if a (nested) list holds a Python int that no 64-bit integer dtype can hold."""
     if isinstance(items, int):
-        return not -2**63 <= items < 2**64
+        return not -(2**63) <= items < 2**64
     return isinstance(items, (list, tuple)) and any(_has_big_int(x) for x in items)
 
 
@@ -478,8 +498,10 @@ def _check_grad(t: Tensor, g: Any) -> None:
     if g.data.shape != t.data.shape:
         raise ValueError(f"assigned grad has shape {g.shape}, but the tensor has shape {t.shape}")
     if g.data.dtype != t.data.dtype:
-        raise TypeError(f"assigned grad has dtype {g.dtype}, but the tensor has dtype {t.dtype}; "
-                        f"convert it with .astype(np.{t.dtype})")
+        raise TypeError(
+            f"assigned grad has dtype {g.dtype}, but the tensor has dtype {t.dtype}; "
+            f"convert it with .astype(np.{t.dtype})"
+        )
 
 
 def _raw(x: Any) -> Any:
@@ -509,11 +531,15 @@ def lift(x: Any, like: Tensor | None = None) -> Tensor:
     int64_array`` stays float32, as in PyTorch)."""
     if isinstance(x, Tensor):
         return x
-    if like is not None and (x.__class__ is float or x.__class__ is int  # (the common case, tested first)
-                             or isinstance(x, (numbers.Number, np.generic)) and not isinstance(x, complex)):
+    if like is not None and (
+        x.__class__ is float
+        or x.__class__ is int  # (the common case, tested first)
+        or isinstance(x, (numbers.Number, np.generic))
+        and not isinstance(x, complex)
+    ):
         dtype = like.data.dtype
         if dtype.kind != "f":
-            dtype = np.result_type(dtype, x)
+            dtype = np.result_type(dtype, x)  # type: ignore[arg-type]
         return _wrap(np.asarray(x, dtype=dtype))
     if isinstance(x, np.ndarray):
         if like is not None and x.dtype.kind in "biu" and like.data.dtype.kind == "f":

@@ -64,10 +64,13 @@ def decode(ids: np.ndarray | list[int], chars: list[str]) -> str:
     if array.size == 0:
         return ""
     if array.dtype.kind not in "iu":
-        raise TypeError(f"decode: ids must be integers (character ids 0 .. {len(chars) - 1}), "
-                        f"got dtype {array.dtype}")
+        raise TypeError(
+            f"decode: ids must be integers (character ids 0 .. {len(chars) - 1}), got dtype {array.dtype}"
+        )
     bad = (array < 0) | (array >= len(chars))
     if bad.any():
-        raise ValueError(f"decode: ids must lie in 0 .. {len(chars) - 1} (the vocabulary has {len(chars)} "
-                         f"characters), got {array[bad].ravel()[0]}")
+        raise ValueError(
+            f"decode: ids must lie in 0 .. {len(chars) - 1} (the vocabulary has {len(chars)} "
+            f"characters), got {array[bad].ravel()[0]}"
+        )
     return "".join(chars[i] for i in array.ravel().tolist())

@@ -23,8 +23,9 @@ EXAMPLES = ROOT / "examples"
 def examples():
     sys.path.insert(0, str(EXAMPLES))
     try:
-        yield {name: importlib.import_module(name)
-               for name in ("logistic_regression", "multinomial_regression")}
+        yield {
+            name: importlib.import_module(name) for name in ("logistic_regression", "multinomial_regression")
+        }
     finally:
         sys.path.remove(str(EXAMPLES))
         plot.pyplot().close("all")
@@ -113,8 +114,16 @@ def test_training_gif_writes_one_frame_per_snapshot_and_holds_the_last(tmp_path)
     rng = np.random.default_rng(2)
     X, y = rng.normal(size=(30, 2)), rng.integers(0, 3, 30)
     snaps = [animation.Snapshot(s, {"W": rng.normal(size=(2, 3)) * s}) for s in range(4)]
-    path = animation.training_gif(lambda params, points: points @ params["W"], snaps, X, y,
-                                  tmp_path / "a.gif", fps=10, hold=3, resolution=30)
+    path = animation.training_gif(
+        lambda params, points: points @ params["W"],
+        snaps,
+        X,
+        y,
+        tmp_path / "a.gif",
+        fps=10,
+        hold=3,
+        resolution=30,
+    )
     n, durations = gif_frames(Path(path))
     assert n == 4 and durations[:3] == [100, 100, 100] and durations[3] == 400  # the held last frame
     assert not list(tmp_path.glob(".*tmp*"))  # no temporary file left behind
@@ -138,7 +147,8 @@ def test_logistic_animate_writes_a_gif_of_the_real_run(examples, tmp_path, capsy
     monkeypatch.setattr(animation, "training_gif", spy)
     saved = tmp_path / "model.npz"
     result = examples["logistic_regression"].main(
-        ["--epochs", "2", "--animate", "--frames", "5", "--out", str(tmp_path), "--save", str(saved)])
+        ["--epochs", "2", "--animate", "--frames", "5", "--out", str(tmp_path), "--save", str(saved)]
+    )
     gif = tmp_path / "moons_training.gif"
     assert str(gif) in capsys.readouterr().out and str(gif) in result.figures
     steps = 2 * math.ceil(180 / 32)  # moons: 180 training samples, batches of 32
@@ -153,8 +163,20 @@ def test_logistic_animate_writes_a_gif_of_the_real_run(examples, tmp_path, capsy
 
 def test_multinomial_animate_writes_a_gif_where_asked(examples, tmp_path, capsys):
     gif = tmp_path / "nested" / "spirals.gif"
-    examples["multinomial_regression"].main(["--dataset", "spirals", "--epochs", "1", "--frames", "4",
-                                             "--animate", str(gif), "--out", str(tmp_path / "figs")])
+    examples["multinomial_regression"].main(
+        [
+            "--dataset",
+            "spirals",
+            "--epochs",
+            "1",
+            "--frames",
+            "4",
+            "--animate",
+            str(gif),
+            "--out",
+            str(tmp_path / "figs"),
+        ]
+    )
     assert str(gif) in capsys.readouterr().out
     n, _ = gif_frames(gif)
     assert n == len(animation.frame_steps(math.ceil(270 / 32), 4)) == 4
@@ -162,12 +184,17 @@ def test_multinomial_animate_writes_a_gif_where_asked(examples, tmp_path, capsys
 
 
 @pytest.mark.parametrize("example", ["logistic_regression", "multinomial_regression"])
-@pytest.mark.parametrize("flags, message", [
-    (["--frames", "1"], "argument --frames: expected an integer >= 2, got 1"),
-    (["--frames", "0"], "argument --frames: expected a positive integer"),
-    (["--animate", "training.png"],
-     "argument --animate: expected a file path ending in .gif, got 'training.png'"),
-])
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--frames", "1"], "argument --frames: expected an integer >= 2, got 1"),
+        (["--frames", "0"], "argument --frames: expected a positive integer"),
+        (
+            ["--animate", "training.png"],
+            "argument --animate: expected a file path ending in .gif, got 'training.png'",
+        ),
+    ],
+)
 def test_animate_flags_are_checked_before_anything_runs(examples, tmp_path, capsys, example, flags, message):
     with pytest.raises(SystemExit) as exit_info:
         examples[example].main(flags + ["--out", str(tmp_path)])

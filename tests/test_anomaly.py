@@ -36,11 +36,14 @@ def test_forward_log_of_zero_names_op_shapes_and_line():
     assert isinstance(info.value, FloatingPointError)
 
 
-@pytest.mark.parametrize("make, op, kind", [
-    (lambda x: (x * 1000.0).exp(), "exp", "+inf"),
-    (lambda x: (x - 1.0) / (x - 1.0), "div", "nan"),
-    (lambda x: (x - 3.0).sqrt(), "sqrt", "nan"),
-])
+@pytest.mark.parametrize(
+    "make, op, kind",
+    [
+        (lambda x: (x * 1000.0).exp(), "exp", "+inf"),
+        (lambda x: (x - 1.0) / (x - 1.0), "div", "nan"),
+        (lambda x: (x - 3.0).sqrt(), "sqrt", "nan"),
+    ],
+)
 def test_forward_anomalies_of_several_kinds(make, op, kind):
     x = mg.Tensor(np.array([1.0, 2.0], dtype=np.float32), requires_grad=True)
     with mg.detect_anomaly(), pytest.raises(mg.AnomalyError) as info:
@@ -151,7 +154,7 @@ def test_clean_training_step_is_unchanged_by_anomaly_mode():
         grads.append(W.grad.data)
     np.testing.assert_array_equal(grads[0], grads[1])
     with mg.detect_anomaly():  # double backward records ops in the backward pass: no false alarm
-        h = mg.hessian(lambda t: (t ** 3).sum(), np.array([1.0, 2.0]))
+        h = mg.hessian(lambda t: (t**3).sum(), np.array([1.0, 2.0]))
     np.testing.assert_allclose(h, np.diag([6.0, 12.0]))
 
 

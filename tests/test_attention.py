@@ -159,8 +159,9 @@ def test_gradcheck_q_k_v(masked, causal):
         mask = rng.random((2, 4, 5)) < 0.6
         mask[0, 2] = False  # one fully masked query row as well
     assert mg.gradcheck(lambda q, k, v: sdpa(q, k, v, mask=mask, causal=causal), [q, k, v])
-    assert mg.gradcheck(lambda q, k, v: sdpa(q, k, v, mask=mask, causal=causal, return_weights=True)[1],
-                        [q, k, v])
+    assert mg.gradcheck(
+        lambda q, k, v: sdpa(q, k, v, mask=mask, causal=causal, return_weights=True)[1], [q, k, v]
+    )
 
 
 def test_gradcheck_with_broadcast_batch_and_key_padding():
@@ -210,8 +211,9 @@ def test_fully_masked_row_gives_zeros_and_no_nan_forward_and_backward(dtype):
     assert np.all(out.data[0, 1] == 0) and np.all(w.data[0, 1] == 0)
     assert np.all(out.data[1] == 0) and np.all(w.data[1] == 0)
     np.testing.assert_allclose(w.data[0, [0, 2]].sum(axis=-1), 1.0, rtol=1e-6)
-    loss = (out * mg.Tensor(rng.standard_normal(out.shape).astype(dtype))).sum() + \
-        (w * mg.Tensor(rng.standard_normal(w.shape).astype(dtype))).sum()
+    loss = (out * mg.Tensor(rng.standard_normal(out.shape).astype(dtype))).sum() + (
+        w * mg.Tensor(rng.standard_normal(w.shape).astype(dtype))
+    ).sum()
     loss.backward()
     for t in (q, k, v):
         assert np.all(np.isfinite(t.grad.data)), "NaN or inf in a gradient"
@@ -276,8 +278,15 @@ def test_composes_with_create_graph():
 
 
 @settings(max_examples=30, deadline=None)
-@given(batch=st.integers(1, 3), lq=st.integers(1, 5), lk=st.integers(1, 5), d=st.integers(1, 4),
-       dv=st.integers(1, 3), causal=st.booleans(), seed=st.integers(0, 2**32 - 1))
+@given(
+    batch=st.integers(1, 3),
+    lq=st.integers(1, 5),
+    lk=st.integers(1, 5),
+    d=st.integers(1, 4),
+    dv=st.integers(1, 3),
+    causal=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_property_matches_reference_and_rows_sum_to_one_or_zero(batch, lq, lk, d, dv, causal, seed):
     rng = np.random.default_rng(seed)
     q, k, v = tensors(rng, (batch, lq, d), (batch, lk, d), (batch, lk, dv))
@@ -295,17 +304,20 @@ def test_property_matches_reference_and_rows_sum_to_one_or_zero(batch, lq, lk, d
 # ---------------------------------------------------------------- errors
 
 
-@pytest.mark.parametrize("args, kwargs, error, match", [
-    (((3, 4), (5, 3), (5, 2)), {}, ValueError, "same feature size"),
-    (((3, 4), (5, 4), (6, 2)), {}, ValueError, "one row per key"),
-    (((4,), (5, 4), (5, 2)), {}, ValueError, "at least 2 dimensions"),
-    (((2, 3, 4), (3, 5, 4), (3, 5, 2)), {}, ValueError, "do not broadcast"),
-    (((3, 4), (5, 4), (5, 2)), {"mask": np.ones((3, 5))}, TypeError, "mask must be boolean"),
-    (((3, 4), (5, 4), (5, 2)), {"mask": np.ones((3, 4), bool)}, ValueError, "does not broadcast"),
-    (((1, 4), (5, 4), (5, 2)), {"mask": np.ones((3, 5), bool)}, ValueError, "stretch"),
-    (((3, 4), (5, 4), (5, 2)), {"causal": "yes"}, TypeError, "causal must be True or False"),
-    (((3, 4), (5, 4), (5, 2)), {"scale": float("nan")}, ValueError, "scale must be a finite number"),
-])
+@pytest.mark.parametrize(
+    "args, kwargs, error, match",
+    [
+        (((3, 4), (5, 3), (5, 2)), {}, ValueError, "same feature size"),
+        (((3, 4), (5, 4), (6, 2)), {}, ValueError, "one row per key"),
+        (((4,), (5, 4), (5, 2)), {}, ValueError, "at least 2 dimensions"),
+        (((2, 3, 4), (3, 5, 4), (3, 5, 2)), {}, ValueError, "do not broadcast"),
+        (((3, 4), (5, 4), (5, 2)), {"mask": np.ones((3, 5))}, TypeError, "mask must be boolean"),
+        (((3, 4), (5, 4), (5, 2)), {"mask": np.ones((3, 4), bool)}, ValueError, "does not broadcast"),
+        (((1, 4), (5, 4), (5, 2)), {"mask": np.ones((3, 5), bool)}, ValueError, "stretch"),
+        (((3, 4), (5, 4), (5, 2)), {"causal": "yes"}, TypeError, "causal must be True or False"),
+        (((3, 4), (5, 4), (5, 2)), {"scale": float("nan")}, ValueError, "scale must be a finite number"),
+    ],
+)
 def test_bad_input_is_a_clear_error(args, kwargs, error, match):
     rng = np.random.default_rng(0)
     q, k, v = (rng.standard_normal(s) for s in args)

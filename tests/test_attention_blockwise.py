@@ -58,18 +58,27 @@ def test_matches_dense_values_and_gradients(block_size, causal, masked):
 
 
 @settings(max_examples=60, deadline=None)
-@given(batch=st.integers(1, 3), lq=st.integers(1, 9), lk=st.integers(1, 13), d=st.integers(1, 5),
-       dv=st.integers(1, 4), causal=st.booleans(), block_size=st.integers(1, 15),
-       mask_kind=st.sampled_from([None, "keys", "pattern", "per-batch", "sparse"]),
-       seed=st.integers(0, 2**32 - 1))
+@given(
+    batch=st.integers(1, 3),
+    lq=st.integers(1, 9),
+    lk=st.integers(1, 13),
+    d=st.integers(1, 5),
+    dv=st.integers(1, 4),
+    causal=st.booleans(),
+    block_size=st.integers(1, 15),
+    mask_kind=st.sampled_from([None, "keys", "pattern", "per-batch", "sparse"]),
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_property_matches_dense(batch, lq, lk, d, dv, causal, block_size, mask_kind, seed):
     rng = np.random.default_rng(seed)
     q, k, v = tensors(rng, (batch, lq, d), (batch, lk, d), (batch, lk, dv))
-    mask = {None: None,
-            "keys": rng.random(lk) < 0.7,
-            "pattern": rng.random((lq, lk)) < 0.6,
-            "per-batch": rng.random((batch, 1, lk)) < 0.6,
-            "sparse": rng.random((batch, lq, lk)) < 0.2}[mask_kind]  # many fully masked rows
+    mask = {
+        None: None,
+        "keys": rng.random(lk) < 0.7,
+        "pattern": rng.random((lq, lk)) < 0.6,
+        "per-batch": rng.random((batch, 1, lk)) < 0.6,
+        "sparse": rng.random((batch, lq, lk)) < 0.2,
+    }[mask_kind]  # many fully masked rows
     assert_same_as_dense(q, k, v, rng, mask=mask, causal=causal, block_size=block_size)
 
 
@@ -145,8 +154,12 @@ def test_float32_in_float32_out_within_float32_rounding(magnitude, seed):
     # (or |q| / sqrt(d)). Where the weights are one-hot, that rounding is all there is of
     # dQ (the dense path's softmax backward gets an exact 0 there; D = rowsum(dO * O) does not)
     dp_size = float(np.abs(weights).max() * np.abs(v.data).max()) / np.sqrt(8)
-    floors = {"out": 0.0, "dv": 0.0, "dq": eps * dp_size * float(np.abs(k.data).max()),
-              "dk": eps * dp_size * float(np.abs(q.data).max())}
+    floors = {
+        "out": 0.0,
+        "dv": 0.0,
+        "dq": eps * dp_size * float(np.abs(k.data).max()),
+        "dk": eps * dp_size * float(np.abs(q.data).max()),
+    }
     for name, b, d, e in zip(("out", "dq", "dk", "dv"), block, dense, exact):
         assert b.dtype == np.float32, name
         scale = float(np.abs(e.data).max())
@@ -167,8 +180,11 @@ def test_gradcheck_with_random_output_weights(causal, block_size):
     q, k, v = tensors(rng, (2, 4, 3), (2, 5, 3), (2, 5, 2))
     mask = rng.random((2, 4, 5)) < 0.6
     mask[1, 2] = False
-    assert mg.gradcheck(lambda q, k, v: sdpa(q, k, v, mask=mask, causal=causal, block_size=block_size),
-                        [q, k, v], seed=block_size)
+    assert mg.gradcheck(
+        lambda q, k, v: sdpa(q, k, v, mask=mask, causal=causal, block_size=block_size),
+        [q, k, v],
+        seed=block_size,
+    )
 
 
 # ---------------------------------------------------------------- second order
@@ -229,11 +245,14 @@ def test_return_weights_with_block_size_is_a_clear_error():
         sdpa(q, q, q, block_size=2, return_weights=True)
 
 
-@pytest.mark.parametrize("kwargs, error, match", [
-    ({"mask": np.ones((3, 5))}, TypeError, "mask must be boolean"),
-    ({"mask": np.ones((3, 4), bool)}, ValueError, "does not broadcast"),
-    ({"causal": "yes"}, TypeError, "causal must be True or False"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"mask": np.ones((3, 5))}, TypeError, "mask must be boolean"),
+        ({"mask": np.ones((3, 4), bool)}, ValueError, "does not broadcast"),
+        ({"causal": "yes"}, TypeError, "causal must be True or False"),
+    ],
+)
 def test_mask_and_causal_are_checked_on_the_blockwise_path_too(kwargs, error, match):
     rng = np.random.default_rng(0)
     q, k, v = (rng.standard_normal(s) for s in ((3, 4), (5, 4), (5, 2)))

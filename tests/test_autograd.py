@@ -89,8 +89,11 @@ def test_backward_on_a_tensor_that_does_not_require_grad():
 
 def test_backward_on_a_non_scalar_without_grad():
     x = mg.Tensor([1.0, 2.0], requires_grad=True)
-    with pytest.raises(RuntimeError, match=r"backward\(\) without grad= needs a one-element output, "
-                                           r"this one has shape \(2,\)"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"backward\(\) without grad= needs a one-element output, "
+        r"this one has shape \(2,\)",
+    ):
         (x * 2).backward()
 
 
@@ -233,19 +236,19 @@ def test_detach_stops_the_gradient():
 
 def test_create_graph_false_builds_no_graph_during_backward():
     x = mg.Tensor([1.0, 2.0], requires_grad=True)
-    (x ** 3).sum().backward()
+    (x**3).sum().backward()
     assert not x.grad.requires_grad and x.grad.op is None
-    (g,) = mg.grad((x ** 3).sum(), x)
+    (g,) = mg.grad((x**3).sum(), x)
     assert not g.requires_grad and g.op is None
 
 
 def test_create_graph_gives_a_differentiable_gradient():
     """d/dx x^3 = 3x^2 (with a graph), and d^2/dx^2 x^3 = 6x."""
     x = mg.Tensor([1.0, -2.0, 0.5], requires_grad=True)
-    (x ** 3).sum().backward(create_graph=True)
+    (x**3).sum().backward(create_graph=True)
     first = x.grad
     assert first.requires_grad and first.op is not None
-    np.testing.assert_allclose(first.data, 3 * x.data ** 2)
+    np.testing.assert_allclose(first.data, 3 * x.data**2)
     x.grad = None
     first.sum().backward()
     np.testing.assert_allclose(x.grad.data, 6 * x.data)
@@ -258,20 +261,23 @@ def test_grad_with_create_graph_up_to_the_third_derivative():
     (d2,) = mg.grad(d1.sum(), x, create_graph=True)
     (d3,) = mg.grad(d2.sum(), x)
     t = np.tanh(x.data)
-    np.testing.assert_allclose(d1.data, 1 - t ** 2, rtol=1e-12)
-    np.testing.assert_allclose(d2.data, -2 * t * (1 - t ** 2), rtol=1e-12)
-    np.testing.assert_allclose(d3.data, -2 * (1 - t ** 2) * (1 - 3 * t ** 2), rtol=1e-12)
+    np.testing.assert_allclose(d1.data, 1 - t**2, rtol=1e-12)
+    np.testing.assert_allclose(d2.data, -2 * t * (1 - t**2), rtol=1e-12)
+    np.testing.assert_allclose(d3.data, -2 * (1 - t**2) * (1 - 3 * t**2), rtol=1e-12)
 
 
-@pytest.mark.parametrize("fn, second", [
-    (lambda x: x.exp(), np.exp),
-    (lambda x: x.log(), lambda a: -1 / a ** 2),
-    (lambda x: x.sqrt(), lambda a: -0.25 * a ** -1.5),
-    (lambda x: 1 / x, lambda a: 2 / a ** 3),
-    (lambda x: x * x * x, lambda a: 6 * a),
-    (lambda x: 2.0 ** x, lambda a: np.log(2.0) ** 2 * 2.0 ** a),
-    (lambda x: x ** x, lambda a: a ** a * ((np.log(a) + 1) ** 2 + 1 / a)),
-])
+@pytest.mark.parametrize(
+    "fn, second",
+    [
+        (lambda x: x.exp(), np.exp),
+        (lambda x: x.log(), lambda a: -1 / a**2),
+        (lambda x: x.sqrt(), lambda a: -0.25 * a**-1.5),
+        (lambda x: 1 / x, lambda a: 2 / a**3),
+        (lambda x: x * x * x, lambda a: 6 * a),
+        (lambda x: 2.0**x, lambda a: np.log(2.0) ** 2 * 2.0**a),
+        (lambda x: x**x, lambda a: a**a * ((np.log(a) + 1) ** 2 + 1 / a)),
+    ],
+)
 def test_elementwise_second_derivatives_match_closed_forms(fn, second):
     x = mg.Tensor([0.5, 1.0, 2.5], requires_grad=True)
     (g,) = mg.grad(fn(x).sum(), x, create_graph=True)
@@ -323,7 +329,7 @@ def test_a_chain_ten_thousand_ops_deep_backpropagates():
     for _ in range(5000):
         y = y * 1.0001 + 0.001  # 10,000 ops
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.data, np.full(2, 1.0001 ** 5000), rtol=1e-10)
+    np.testing.assert_allclose(x.grad.data, np.full(2, 1.0001**5000), rtol=1e-10)
 
 
 def test_a_deep_chain_with_retained_graph_and_create_graph_is_freed_without_recursion():
@@ -335,7 +341,7 @@ def test_a_deep_chain_with_retained_graph_and_create_graph_is_freed_without_recu
     expected, t = 1.0, 0.3
     for _ in range(10_000):
         t = np.tanh(t)
-        expected *= 1 - t ** 2
+        expected *= 1 - t**2
     assert g.item() == pytest.approx(expected, rel=1e-9)
     assert g.requires_grad
     del y, g  # dropping a 10,000-deep graph must not overflow the C stack

@@ -21,8 +21,16 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 SMALL = {  # quick settings that still have to learn
     "attention": ["--epochs", "4", "--lr", "0.02", "--train-size", "400", "--test-size", "200"],
-    "temperature_sampling": ["--epochs", "1", "--text-fraction", "0.4", "--sample-length", "30",
-                             "--temperatures", "0.2,1.5"],
+    "temperature_sampling": [
+        "--epochs",
+        "1",
+        "--text-fraction",
+        "0.4",
+        "--sample-length",
+        "30",
+        "--temperatures",
+        "0.2,1.5",
+    ],
     "policy_gradient": ["--epochs", "120", "--runs", "8", "--compare-temperatures", "0.2,5"],
 }
 FIGURES = {
@@ -67,7 +75,7 @@ def printed_figures(stdout):
     lines = stdout.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("figures written ("))
     count = int(re.search(r"\((\d+)\)", lines[start])[1])
-    return [line.strip() for line in lines[start + 1:start + 1 + count]]
+    return [line.strip() for line in lines[start + 1 : start + 1 + count]]
 
 
 def assert_pngs(folder, names, results):
@@ -92,8 +100,9 @@ def test_attention_example_learns_the_lookup(runs):
     assert results["weight_on_match"] > 0.5  # the attention weights moved onto the matching key
     assert_pngs(out, FIGURES["attention"], results)
     # the regression examples' progress format: epoch 0 (untrained) to 4
-    lines = re.findall(r"^epoch \d/4  loss [0-9.]+  train acc +[0-9.]+%  test acc +[0-9.]+%$", stdout,
-                       re.MULTILINE)
+    lines = re.findall(
+        r"^epoch \d/4  loss [0-9.]+  train acc +[0-9.]+%  test acc +[0-9.]+%$", stdout, re.MULTILINE
+    )
     assert len(lines) == 5
     assert f"final test accuracy: {100 * results['accuracy']:.1f}%" in stdout
 
@@ -121,8 +130,14 @@ def test_language_model_beats_unigram_on_held_out_text(runs):
     assert all(len(s) == 30 for s in results["samples"].values())
     assert_pngs(out, FIGURES["temperature_sampling"], results)
     assert "--- sample at temperature 0.2 ---" in stdout and "unigram baseline" in stdout
-    assert len(re.findall(r"^epoch \d/1  loss [0-9.]+  held-out loss [0-9.]+  test acc +[0-9.]+%$", stdout,
-                          re.MULTILINE)) == 2
+    assert (
+        len(
+            re.findall(
+                r"^epoch \d/1  loss [0-9.]+  held-out loss [0-9.]+  test acc +[0-9.]+%$", stdout, re.MULTILINE
+            )
+        )
+        == 2
+    )
 
 
 def test_entropy_grows_with_temperature(runs):
@@ -153,16 +168,20 @@ def test_bandit_policy_finds_the_best_arm(runs):
     assert probs[0].max() < 0.3  # it started (nearly) uniform
     assert_pngs(out, FIGURES["policy_gradient"], results)
     assert f"final pi(best arm): {100 * results['p_best']:.1f}%" in stdout
-    assert re.search(r"^bandit  epoch 120/120  loss -?[0-9.]+  reward -?[0-9.]+  pi\(best arm\) [0-9.]+$",
-                     stdout, re.MULTILINE)
+    assert re.search(
+        r"^bandit  epoch 120/120  loss -?[0-9.]+  reward -?[0-9.]+  pi\(best arm\) [0-9.]+$",
+        stdout,
+        re.MULTILINE,
+    )
 
 
 def test_reinforce_gradient_is_onehot_minus_pi_from_a_real_backward(runs):
     results, stdout, _ = runs("policy_gradient")
     assert results["identity_error"]["single"] < 1e-12
     assert results["identity_error"]["batch"] < 1e-12
-    assert re.search(r"max \|d log pi\(a\)/dz - \(onehot\(a\) - pi\) / T\| += [0-9.e-]+$", stdout,
-                     re.MULTILINE)
+    assert re.search(
+        r"max \|d log pi\(a\)/dz - \(onehot\(a\) - pi\) / T\| += [0-9.e-]+$", stdout, re.MULTILINE
+    )
 
 
 def test_reinforce_loss_gradient_with_temperature():
@@ -218,12 +237,23 @@ def test_save_writes_loadable_parameters(runs, name):
 
 TINY = {  # the fewest steps that still take one: for flags whose effect is a file, not learning
     "attention": ["--epochs", "1", "--train-size", "40", "--test-size", "40"],
-    "temperature_sampling": ["--epochs", "1", "--text-fraction", "0.05", "--sample-length", "5",
-                             "--temperatures", "1"],
+    "temperature_sampling": [
+        "--epochs",
+        "1",
+        "--text-fraction",
+        "0.05",
+        "--sample-length",
+        "5",
+        "--temperatures",
+        "1",
+    ],
     "policy_gradient": ["--epochs", "2", "--runs", "2", "--compare-temperatures", "1"],
 }
-GRAPH = {"attention": "attention_graph.png", "temperature_sampling": "sampling_graph.png",
-         "policy_gradient": "policy_graph.png"}
+GRAPH = {
+    "attention": "attention_graph.png",
+    "temperature_sampling": "sampling_graph.png",
+    "policy_gradient": "policy_graph.png",
+}
 
 
 @pytest.mark.parametrize("name", sorted(TINY))
@@ -238,10 +268,19 @@ def test_graph_flag_draws_one_training_step_loss(name, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("name", sorted(SMALL))
-@pytest.mark.parametrize("bad", [
-    ["--lr", "-0.1"], ["--lr", "nan"], ["--epochs", "0"], ["--epochs", "2.5"], ["--batch-size", "x"],
-    ["--optimizer", "rmsprop"], ["--seed", "-1"], ["--no-such-flag"],
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        ["--lr", "-0.1"],
+        ["--lr", "nan"],
+        ["--epochs", "0"],
+        ["--epochs", "2.5"],
+        ["--batch-size", "x"],
+        ["--optimizer", "rmsprop"],
+        ["--seed", "-1"],
+        ["--no-such-flag"],
+    ],
+)
 def test_bad_flags_exit_2(name, bad, capsys, tmp_path):
     with pytest.raises(SystemExit) as info:
         load(name).main(bad + ["--out", str(tmp_path)])
@@ -252,12 +291,14 @@ def test_bad_flags_exit_2(name, bad, capsys, tmp_path):
 
 
 def test_example_specific_bad_flags_exit_2(capsys, tmp_path):
-    cases = [("temperature_sampling", ["--temperatures", "1,-2"]),
-             ("temperature_sampling", ["--text-fraction", "0"]),
-             ("policy_gradient", ["--log-every", "-3"]),
-             ("attention", ["--width", "0"]),
-             ("attention", ["--out", str(Path(__file__))]),
-             ("attention", ["--save", str(tmp_path)])]
+    cases = [
+        ("temperature_sampling", ["--temperatures", "1,-2"]),
+        ("temperature_sampling", ["--text-fraction", "0"]),
+        ("policy_gradient", ["--log-every", "-3"]),
+        ("attention", ["--width", "0"]),
+        ("attention", ["--out", str(Path(__file__))]),
+        ("attention", ["--save", str(tmp_path)]),
+    ]
     for name, bad in cases:
         with pytest.raises(SystemExit) as info:
             load(name).main(bad)
@@ -268,14 +309,34 @@ def test_example_specific_bad_flags_exit_2(capsys, tmp_path):
 def test_default_out_folder_and_script_entry_point(tmp_path):
     """Run as a script from another folder: exit 0, figures in ./out/attention by default."""
     env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}  # the script must choose Agg itself
-    proc = subprocess.run([sys.executable, str(EXAMPLES / "attention.py"), *SMALL["attention"][:2],
-                           "--train-size", "40", "--test-size", "40"],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(EXAMPLES / "attention.py"),
+            *SMALL["attention"][:2],
+            "--train-size",
+            "40",
+            "--test-size",
+            "40",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "epoch 4/4" in proc.stdout
-    assert printed_figures(proc.stdout) == [os.path.join("out", "attention", f"attention_{n}.png")
-                                            for n in ("weights", "training")]
+    assert printed_figures(proc.stdout) == [
+        os.path.join("out", "attention", f"attention_{n}.png") for n in ("weights", "training")
+    ]
     assert (tmp_path / "out" / "attention" / "attention_weights.png").is_file()
-    bad = subprocess.run([sys.executable, str(EXAMPLES / "policy_gradient.py"), "--episodes-typo", "3"],
-                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [sys.executable, str(EXAMPLES / "policy_gradient.py"), "--episodes-typo", "3"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 2 and "unrecognized arguments" in bad.stderr

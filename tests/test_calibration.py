@@ -72,18 +72,29 @@ def test_an_under_confident_model_gets_a_temperature_below_one():
     assert cal.fit_temperature(z, y) == pytest.approx(0.5, rel=0.05)
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: cal.expected_calibration_error(np.ones((3, 2)) / 2, np.array([0, 1])),
-     "labels must be 3 integer class indices"),
-    (lambda: cal.expected_calibration_error(np.array([[2.0, -1.0]]), np.array([0])),
-     "probs must be probabilities"),
-    (lambda: cal.expected_calibration_error(np.ones((2, 2)) / 2, np.array([0, 2])),
-     "labels must be class indices 0 to 1"),
-    (lambda: cal.expected_calibration_error(np.ones((2, 2)) / 2, np.array([0, 1]), n_bins=0),
-     "n_bins must be an int >= 1, got 0"),
-    (lambda: cal.fit_temperature(np.ones(4), np.array([0])), "logits must have shape \\(n, C\\)"),
-    (lambda: cal.fit_temperature(np.ones((2, 3)), np.array([0.0, 1.0])), "labels must be 2 integer"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (
+            lambda: cal.expected_calibration_error(np.ones((3, 2)) / 2, np.array([0, 1])),
+            "labels must be 3 integer class indices",
+        ),
+        (
+            lambda: cal.expected_calibration_error(np.array([[2.0, -1.0]]), np.array([0])),
+            "probs must be probabilities",
+        ),
+        (
+            lambda: cal.expected_calibration_error(np.ones((2, 2)) / 2, np.array([0, 2])),
+            "labels must be class indices 0 to 1",
+        ),
+        (
+            lambda: cal.expected_calibration_error(np.ones((2, 2)) / 2, np.array([0, 1]), n_bins=0),
+            "n_bins must be an int >= 1, got 0",
+        ),
+        (lambda: cal.fit_temperature(np.ones(4), np.array([0])), "logits must have shape \\(n, C\\)"),
+        (lambda: cal.fit_temperature(np.ones((2, 3)), np.array([0.0, 1.0])), "labels must be 2 integer"),
+    ],
+)
 def test_bad_inputs_are_refused_with_a_message(call, message):
     with pytest.raises(ValueError, match=message):
         call()

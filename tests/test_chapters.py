@@ -53,10 +53,12 @@ def test_chapter_runs_and_shows_what_its_code_prints(path, tmp_path, record_prop
     shown = check_chapter.run_chapter(path, tmp_path / "figures")
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     record_property("learner_seconds", (f"chapters/{path.name}", seconds, cpu, CHAPTER_SECONDS))
-    assert seconds <= 3 * CHAPTER_SECONDS, \
+    assert seconds <= 3 * CHAPTER_SECONDS, (
         f"{path.name} took {seconds:.1f} s to run; a chapter should take at most {CHAPTER_SECONDS} s"
-    assert all(name.startswith(path.name[:3]) for name in shown), \
+    )
+    assert all(name.startswith(path.name[:3]) for name in shown), (
         f"figures of {path.name} should be named {path.name[:3]}*.png so chapters cannot collide"
+    )
 
 
 # ---------------------------------------------------------------- the checker can fail
@@ -120,8 +122,9 @@ def test_blocks_share_state_in_order(tmp_path):
         _run(tmp_path, later.replace("x = 0.5", "z = 0.5"))
 
 
-@pytest.mark.parametrize("sentence", ["The answer is 0.27 exactly.", "The answer is 0.27.",
-                                      "The error is 2.5e-07 here."])
+@pytest.mark.parametrize(
+    "sentence", ["The answer is 0.27 exactly.", "The answer is 0.27.", "The error is 2.5e-07 here."]
+)
 def test_a_number_in_the_prose_that_no_output_shows_fails(tmp_path, sentence):
     with pytest.raises(check_chapter.ChapterError, match="the prose states"):
         _run(tmp_path, GOOD.replace("The answer is 0.25 exactly.", sentence))
@@ -143,7 +146,9 @@ def test_inline_math_broken_across_lines_is_refused(tmp_path):
         _run(tmp_path, GOOD.replace("The answer is 0.25 exactly.", "The answer, $x^2 =\n0.25$, exactly."))
 
 
-FIGURE = GOOD + """
+FIGURE = (
+    GOOD
+    + """
 ```python
 import os
 from pathlib import Path
@@ -154,6 +159,7 @@ fig_dir.mkdir(parents=True, exist_ok=True)
 
 ![a plot](figures/99-plot.png)
 """
+)
 
 
 def test_a_figure_must_be_made_by_the_code_and_committed(tmp_path):
@@ -169,7 +175,8 @@ def test_a_figure_must_be_made_by_the_code_and_committed(tmp_path):
 
 
 def test_a_chapter_whose_figures_default_to_the_committed_folder_is_refused(tmp_path):
-    committed = FIGURE.replace('Path(os.environ["MINIGRAD_FIGURES"])',
-                               'Path(os.environ.get("MINIGRAD_FIGURES", "chapters/figures"))')
+    committed = FIGURE.replace(
+        'Path(os.environ["MINIGRAD_FIGURES"])', 'Path(os.environ.get("MINIGRAD_FIGURES", "chapters/figures"))'
+    )
     with pytest.raises(check_chapter.ChapterError, match="must be a scratch folder"):
         _run(tmp_path, committed)

@@ -43,7 +43,7 @@ def test_generators_are_seeded(name):
 def test_moons_without_noise_lie_on_their_circles():
     X, y = data.make_moons(50, seed=0)
     upper, lower = X[y == 0], X[y == 1]
-    np.testing.assert_allclose((upper ** 2).sum(axis=1), 1.0, rtol=1e-12)
+    np.testing.assert_allclose((upper**2).sum(axis=1), 1.0, rtol=1e-12)
     np.testing.assert_allclose(((lower - [1.0, 0.5]) ** 2).sum(axis=1), 1.0, rtol=1e-12)
     assert (upper[:, 1] >= -1e-12).all() and (lower[:, 1] <= 0.5 + 1e-12).all()
     assert (len(upper), len(lower)) == (25, 25)
@@ -121,8 +121,10 @@ def test_digits():
 def test_shipped_data_equals_scikit_learns_copy():
     from sklearn import datasets as sklearn_datasets  # a dev dependency: fail, not skip, if absent
 
-    for ours, theirs in [(data.load_iris(), sklearn_datasets.load_iris()),
-                         (data.load_digits(), sklearn_datasets.load_digits())]:
+    for ours, theirs in [
+        (data.load_iris(), sklearn_datasets.load_iris()),
+        (data.load_digits(), sklearn_datasets.load_digits()),
+    ]:
         np.testing.assert_array_equal(ours.X, theirs.data)
         np.testing.assert_array_equal(ours.y, theirs.target)
 
@@ -154,8 +156,9 @@ def test_stratified_split_keeps_iris_balanced():
     np.testing.assert_array_equal(np.bincount(y_test), [10, 10, 10])
     np.testing.assert_array_equal(np.bincount(y_train), [40, 40, 40])
     # without stratification the test classes are (almost surely) not exactly balanced
-    unbalanced = [np.bincount(data.train_test_split(X, y, test_size=0.2, seed=s)[3], minlength=3)
-                  for s in range(5)]
+    unbalanced = [
+        np.bincount(data.train_test_split(X, y, test_size=0.2, seed=s)[3], minlength=3) for s in range(5)
+    ]
     assert any(list(c) != [10, 10, 10] for c in unbalanced)
 
 
@@ -169,14 +172,16 @@ def test_stratified_split_of_unequal_classes():
 
 
 @settings(max_examples=40, deadline=None)
-@given(labels=st.lists(st.integers(0, 4), min_size=2, max_size=60), data_=st.data(),
-       seed=st.integers(0, 2 ** 32 - 1))
+@given(
+    labels=st.lists(st.integers(0, 4), min_size=2, max_size=60),
+    data_=st.data(),
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_stratified_split_proportions(labels, data_, seed):
     y = np.array(labels)
     X = np.arange(len(y))
     n_test = data_.draw(st.integers(1, len(y) - 1), label="n_test")
-    X_train, X_test, y_train, y_test = data.train_test_split(X, y, test_size=n_test, seed=seed,
-                                                             stratify=True)
+    X_train, X_test, y_train, y_test = data.train_test_split(X, y, test_size=n_test, seed=seed, stratify=True)
     assert len(y_test) == n_test
     np.testing.assert_array_equal(np.sort(np.concatenate([X_train, X_test])), X)
     np.testing.assert_array_equal(y[X_test], y_test)
@@ -288,8 +293,10 @@ SEEDED = {
 
 
 @pytest.mark.parametrize("name", list(SEEDED))
-@pytest.mark.parametrize("seed, error", [(-1, ValueError), (1.5, TypeError), (2.0, TypeError),
-                                         ("42", TypeError), (True, TypeError)])
+@pytest.mark.parametrize(
+    "seed, error",
+    [(-1, ValueError), (1.5, TypeError), (2.0, TypeError), ("42", TypeError), (True, TypeError)],
+)
 def test_a_bad_seed_is_refused_naming_the_argument(name, seed, error):
     with pytest.raises(error, match=rf"{name}: seed must be an integer >= 0, None or a numpy.random.Gen"):
         SEEDED[name](seed)

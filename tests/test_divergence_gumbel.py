@@ -37,8 +37,12 @@ def test_kl_div_matches_the_closed_form_for_every_reduction(reduction):
     t[0, 1] = 0.0  # a zero target entry adds 0 (0 log 0 = 0), never nan
     t[0] /= t[0].sum()
     pointwise = np.where(t > 0, t * (np.log(np.where(t > 0, t, 1)) - log_q), 0.0)
-    expected = {"none": pointwise, "sum": pointwise.sum(), "mean": pointwise.mean(),
-                "batchmean": pointwise.sum() / log_q.shape[0]}[reduction]
+    expected = {
+        "none": pointwise,
+        "sum": pointwise.sum(),
+        "mean": pointwise.mean(),
+        "batchmean": pointwise.sum() / log_q.shape[0],
+    }[reduction]
     got = F.kl_div(mg.Tensor(log_q), t, reduction=reduction)
     np.testing.assert_allclose(got.data, expected, rtol=1e-12, atol=1e-15)
     # with log_target the same divergence is given by log t
@@ -59,8 +63,9 @@ def test_kl_div_batchmean_is_the_mean_kl_per_sample_and_is_zero_only_at_the_targ
 
 def test_kl_div_default_reduction_is_mean_over_every_entry_as_in_pytorch():
     _, log_q, t = random_problem(2)
-    assert F.kl_div(log_q, t).item() == pytest.approx(F.kl_div(log_q, t, reduction="sum").item() / t.size,
-                                                      rel=1e-12)
+    assert F.kl_div(log_q, t).item() == pytest.approx(
+        F.kl_div(log_q, t, reduction="sum").item() / t.size, rel=1e-12
+    )
 
 
 @pytest.mark.parametrize("log_target", [False, True])
@@ -89,10 +94,14 @@ def test_kl_div_through_log_softmax_gives_prediction_minus_target():
 
 def test_kl_div_passes_gradcheck_in_both_arguments():
     rng, log_q, t = random_problem(5, n=3, c=4)
-    assert mg.gradcheck(lambda a, b: F.kl_div(a, b, reduction="none"),
-                        [mg.Tensor(log_q, requires_grad=True), mg.Tensor(t, requires_grad=True)])
-    assert mg.gradcheck(lambda a, b: F.kl_div(a, b, reduction="batchmean", log_target=True),
-                        [mg.Tensor(log_q, requires_grad=True), mg.Tensor(np.log(t), requires_grad=True)])
+    assert mg.gradcheck(
+        lambda a, b: F.kl_div(a, b, reduction="none"),
+        [mg.Tensor(log_q, requires_grad=True), mg.Tensor(t, requires_grad=True)],
+    )
+    assert mg.gradcheck(
+        lambda a, b: F.kl_div(a, b, reduction="batchmean", log_target=True),
+        [mg.Tensor(log_q, requires_grad=True), mg.Tensor(np.log(t), requires_grad=True)],
+    )
 
 
 def test_kl_div_keeps_float32():
@@ -104,10 +113,13 @@ def test_kl_div_keeps_float32():
     assert loss.item() == pytest.approx(F.kl_div(log_q, t, reduction="batchmean").item(), rel=1e-5)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"reduction": "avg"}, "reduction must be 'none', 'sum', 'mean' or 'batchmean', got 'avg'"),
-    ({"log_target": "yes"}, "log_target must be True or False"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"reduction": "avg"}, "reduction must be 'none', 'sum', 'mean' or 'batchmean', got 'avg'"),
+        ({"log_target": "yes"}, "log_target must be True or False"),
+    ],
+)
 def test_kl_div_refuses_bad_arguments(kwargs, message):
     _, log_q, t = random_problem(7)
     with pytest.raises(ValueError, match="kl_div: " + message.replace("(", r"\(").replace(")", r"\)")):
@@ -127,7 +139,7 @@ def np_distillation(zs, zt, y, T, alpha):
     pt = np_softmax(zt, T)
     kl = (pt * (np.log(pt) - np_log_softmax(zs, T))).sum(axis=1).mean()
     ce = -np_log_softmax(zs)[np.arange(len(y)), y].mean()
-    return alpha * T ** 2 * kl + (1 - alpha) * ce
+    return alpha * T**2 * kl + (1 - alpha) * ce
 
 
 @pytest.mark.parametrize("T, alpha", [(1.0, 0.5), (4.0, 0.9), (0.5, 0.3), (3.0, 1.0)])
@@ -219,8 +231,9 @@ def test_argmax_frequencies_match_softmax_and_samples_approach_one_hot_as_tau_sh
     p = np_softmax(logits)
     # binomial standard error sqrt(p (1 - p) / n) < 0.0036: 4 standard errors
     np.testing.assert_allclose(freq, p, atol=4 * np.sqrt(p * (1 - p) / n).max())
-    top = [np.mean(F.gumbel_softmax(batch[:2000], tau=tau, rng=1).data.max(axis=1))
-           for tau in (2.0, 0.5, 0.02)]
+    top = [
+        np.mean(F.gumbel_softmax(batch[:2000], tau=tau, rng=1).data.max(axis=1)) for tau in (2.0, 0.5, 0.02)
+    ]
     assert top[0] < top[1] < top[2] and top[2] > 0.97, top
 
 
@@ -261,13 +274,16 @@ def test_gumbel_softmax_keeps_its_dtype_and_stays_finite_at_huge_logits(dtype):
     assert np.isfinite(y.data).all() and np.isfinite(logits.grad.data).all()
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"tau": 0}, "tau must be a finite number > 0, got 0"),
-    ({"tau": float("inf")}, "tau must be a finite number > 0"),
-    ({"hard": 1}, "hard must be True or False, got 1"),
-    ({"rng": "seed"}, "rng must be an int seed >= 0, a numpy.random.Generator or None, got 'seed'"),
-    ({"axis": 2}, "axis 2 is out of range"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"tau": 0}, "tau must be a finite number > 0, got 0"),
+        ({"tau": float("inf")}, "tau must be a finite number > 0"),
+        ({"hard": 1}, "hard must be True or False, got 1"),
+        ({"rng": "seed"}, "rng must be an int seed >= 0, a numpy.random.Generator or None, got 'seed'"),
+        ({"axis": 2}, "axis 2 is out of range"),
+    ],
+)
 def test_gumbel_softmax_refuses_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match="gumbel_softmax: " + message):
         F.gumbel_softmax(np.zeros((2, 3)), **kwargs)

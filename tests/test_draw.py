@@ -44,7 +44,7 @@ def mlp_cross_entropy(n=5, d=3, h=4, k=3, seed=0):
     shifted = z - z.max(axis=1, keepdims=True)
     log_p = shifted - shifted.exp().sum(axis=1, keepdims=True).log()
     nll = -log_p[np.arange(n), y].mean()
-    loss = nll + 0.01 * ((W1 ** 2).sum() + (W2 ** 2).sum())
+    loss = nll + 0.01 * ((W1**2).sum() + (W2**2).sum())
     loss.name = "loss"
     return loss
 
@@ -63,8 +63,11 @@ def gap_crossings(layout):
         for (x0, y0), (x1, y1) in zip(e.points[:-1], e.points[1:]):
             if x0 != x1:
                 by_gap.setdefault((round(y0, 9), round(y1, 9)), []).append((x0, x1))
-    return sum((a[0] - b[0]) * (a[1] - b[1]) < 0
-               for segs in by_gap.values() for a, b in itertools.combinations(segs, 2))
+    return sum(
+        (a[0] - b[0]) * (a[1] - b[1]) < 0
+        for segs in by_gap.values()
+        for a, b in itertools.combinations(segs, 2)
+    )
 
 
 # ---------------------------------------------------------------- the layout of a known graph
@@ -77,8 +80,16 @@ def test_small_graph_nodes_labels_edges_layers():
     assert len(layout.nodes) == 8
     assert set(nodes) == {"x", "W", "b", "matmul", "add", "tanh", "pow2", "sum"}
     kinds = {name: n.kind for name, n in nodes.items()}
-    assert kinds == {"x": "constant", "W": "leaf", "b": "leaf", "matmul": "op", "add": "op",
-                     "tanh": "op", "pow2": "op", "sum": "op"}
+    assert kinds == {
+        "x": "constant",
+        "W": "leaf",
+        "b": "leaf",
+        "matmul": "op",
+        "add": "op",
+        "tanh": "op",
+        "pow2": "op",
+        "sum": "op",
+    }
     # labels carry the shape and the dtype
     assert nodes["matmul"].label.split("\n")[1] == "(4, 2) float64"
     assert nodes["W"].label.split("\n")[1] == "(3, 2) float64"
@@ -86,12 +97,18 @@ def test_small_graph_nodes_labels_edges_layers():
     assert nodes["b"].shape == (2,) and nodes["b"].dtype == "float64"
     # edges run from inputs to the op that used them (data-flow direction)
     pairs = {(head(layout.node(e.src).label), head(layout.node(e.dst).label)) for e in layout.edges}
-    assert pairs == {("x", "matmul"), ("W", "matmul"), ("matmul", "add"), ("b", "add"),
-                     ("add", "tanh"), ("tanh", "pow2"), ("pow2", "sum")}
+    assert pairs == {
+        ("x", "matmul"),
+        ("W", "matmul"),
+        ("matmul", "add"),
+        ("b", "add"),
+        ("add", "tanh"),
+        ("tanh", "pow2"),
+        ("pow2", "sum"),
+    }
     assert len(layout.edges) == 7
     # input indices follow argument order
-    index = {(head(layout.node(e.src).label), head(layout.node(e.dst).label)): e.index
-             for e in layout.edges}
+    index = {(head(layout.node(e.src).label), head(layout.node(e.dst).label)): e.index for e in layout.edges}
     assert index[("x", "matmul")] == 0 and index[("W", "matmul")] == 1
     assert index[("matmul", "add")] == 0 and index[("b", "add")] == 1
     # layers: topological depth, a leaf just above the op that uses it
@@ -167,8 +184,14 @@ def test_constants_appear_as_leaves_with_their_value():
     data = mg.Tensor([5.0, 6.0])
     layout = graph_layout((x * 2.5 + data).sum())
     kinds = sorted((n.kind, head(n.label)) for n in layout.nodes)
-    assert kinds == [("constant", "const"), ("constant", "const 2.5"), ("leaf", "x"),
-                     ("op", "add"), ("op", "mul"), ("op", "sum")]
+    assert kinds == [
+        ("constant", "const"),
+        ("constant", "const 2.5"),
+        ("leaf", "x"),
+        ("op", "add"),
+        ("op", "mul"),
+        ("op", "sum"),
+    ]
 
 
 def test_names_of_intermediates_and_anonymous_leaves():
@@ -300,8 +323,15 @@ def test_to_dot_is_the_expected_graph():
     assert len(labels) == 8 and len(edges) == 7
     assert all(s in labels and d in labels for s, d in edges)
     pairs = {(head(labels[s]), head(labels[d])) for s, d in edges}
-    assert pairs == {("x", "matmul"), ("W", "matmul"), ("matmul", "add"), ("b", "add"),
-                     ("add", "tanh"), ("tanh", "pow2"), ("pow2", "sum")}
+    assert pairs == {
+        ("x", "matmul"),
+        ("W", "matmul"),
+        ("matmul", "add"),
+        ("b", "add"),
+        ("add", "tanh"),
+        ("tanh", "pow2"),
+        ("pow2", "sum"),
+    }
     assert {labels[k] for k in labels} == {n.label for n in graph_layout(loss).nodes}
 
 
@@ -376,8 +406,9 @@ def test_two_graphs_side_by_side(close_figures):
 
 def run_python(code: str) -> str:
     env = {k: v for k, v in os.environ.items() if k not in ("MPLBACKEND", "DISPLAY", "WAYLAND_DISPLAY")}
-    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True,
-                            text=True, env=env, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, env=env, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
 

@@ -18,11 +18,13 @@ from minigrad import nn, optim
 
 def test_equality_is_elementwise_with_tensors_arrays_and_scalars():
     x = mg.Tensor([1.0, 2.0, 3.0], requires_grad=True)
-    for result, expected in ((x == mg.Tensor([1.0, 0.0, 3.0]), [True, False, True]),
-                             (x != np.array([1.0, 0.0, 3.0]), [False, True, False]),
-                             (x == 2.0, [False, True, False]),
-                             (np.array([3.0, 2.0, 1.0]) == x, [False, True, False]),  # numpy defers to us
-                             (x == mg.Tensor([[1.0], [3.0]]), [[True, False, False], [False, False, True]])):
+    for result, expected in (
+        (x == mg.Tensor([1.0, 0.0, 3.0]), [True, False, True]),
+        (x != np.array([1.0, 0.0, 3.0]), [False, True, False]),
+        (x == 2.0, [False, True, False]),
+        (np.array([3.0, 2.0, 1.0]) == x, [False, True, False]),  # numpy defers to us
+        (x == mg.Tensor([[1.0], [3.0]]), [[True, False, False], [False, False, True]]),
+    ):
         assert isinstance(result, mg.Tensor) and result.dtype == np.bool_ and not result.requires_grad
         np.testing.assert_array_equal(result.data, expected)
     assert (x == None) is False and (x != None) is True  # noqa: E711  (as PyTorch: no elementwise None)
@@ -66,8 +68,11 @@ def test_an_optimizer_step_between_forward_and_backward_is_refused():
     lb = (w * w * w).sum()
     la.backward()
     opt.step()
-    with pytest.raises(RuntimeError, match=r"a tensor needed for the gradient was modified in place: "
-                                           r"the input 1 of 'mul', of shape \(2,\) \(float64\)"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"a tensor needed for the gradient was modified in place: "
+        r"the input 1 of 'mul', of shape \(2,\) \(float64\)",
+    ):
         lb.backward()
 
 
@@ -197,8 +202,9 @@ def test_max_and_min_of_an_empty_tensor_over_a_non_empty_axis(reduce):
         getattr(x, reduce)(axis=0)
 
 
-@pytest.mark.parametrize("composed, fused", [(F.softmax_composed, F.softmax),
-                                             (F.log_softmax_composed, F.log_softmax)])
+@pytest.mark.parametrize(
+    "composed, fused", [(F.softmax_composed, F.softmax), (F.log_softmax_composed, F.log_softmax)]
+)
 def test_composed_softmax_twins_take_an_empty_batch(composed, fused):
     x = mg.Tensor(np.zeros((0, 3)), requires_grad=True)
     out = composed(x, axis=1)
@@ -213,7 +219,7 @@ def test_composed_softmax_twins_take_an_empty_batch(composed, fused):
 def test_numpy_scalar_exponents_are_weak():
     x = mg.Tensor(np.array([0.5, 2.0], np.float32), requires_grad=True)
     for p in (np.float64(1.5), np.int64(3), 1.5):
-        y = x ** p
+        y = x**p
         assert y.dtype == np.float32, p
         np.testing.assert_allclose(y.data, x.data.astype(np.float64) ** float(p), rtol=1e-6)
     (x ** np.float64(1.5)).sum().backward()
@@ -227,7 +233,7 @@ def test_d_dp_of_zero_to_the_p_matches_pytorch():
     p = mg.Tensor([-1.0, 0.0, 2.0, -1.0], requires_grad=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # numpy warns at 0 ** -1 = inf in the forward pass
-        (a ** p).sum().backward()
+        (a**p).sum().backward()
     np.testing.assert_array_equal(p.grad.data[:3], [-np.inf, 0.0, 0.0])
     np.testing.assert_allclose(p.grad.data[3], 0.5 * np.log(2.0), rtol=1e-12)
 
@@ -285,11 +291,17 @@ def test_an_axis_of_the_wrong_type_is_named(reduce, axis):
 
 
 def test_broadcast_to_and_batched_matmul_name_both_shapes():
-    with pytest.raises(ValueError, match=r"broadcast_to: a tensor of shape \(2, 3\) cannot be broadcast "
-                                         r"to shape \(4, 2\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"broadcast_to: a tensor of shape \(2, 3\) cannot be broadcast "
+        r"to shape \(4, 2\)",
+    ):
         mg.Tensor(np.ones((2, 3))).broadcast_to((4, 2))
-    with pytest.raises(ValueError, match=r"matmul: the batch axes of shapes \(2, 4, 3\) and \(3, 3, 5\) do "
-                                         r"not broadcast \(\(2,\) against \(3,\)\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"matmul: the batch axes of shapes \(2, 4, 3\) and \(3, 3, 5\) do "
+        r"not broadcast \(\(2,\) against \(3,\)\)",
+    ):
         mg.Tensor(np.ones((2, 4, 3))) @ mg.Tensor(np.ones((3, 3, 5)))
 
 

@@ -34,14 +34,17 @@ def _parser_of(script: str, monkeypatch) -> argparse.ArgumentParser:
 def test_help_shows_every_default(script, monkeypatch):
     parser = _parser_of(script, monkeypatch)
     text = parser.format_help()
-    text = text[text.index("options:"):]  # the flags' entries, after the usage lines
-    starts = {a.option_strings[-1]: text.index(f"\n  {a.option_strings[0]}") for a in parser._actions
-              if a.option_strings}
+    text = text[text.index("options:") :]  # the flags' entries, after the usage lines
+    starts = {
+        a.option_strings[-1]: text.index(f"\n  {a.option_strings[0]}")
+        for a in parser._actions
+        if a.option_strings
+    }
     ordered = sorted(starts.values()) + [len(text)]
     valued = [a for a in parser._actions if a.option_strings and a.nargs != 0 and a.default is not None]
     assert valued, f"{script}.py: no flag with a value was found (was the right parser caught?)"
     for action in valued:
         flag = action.option_strings[-1]
         start = starts[flag]
-        entry = text[start:ordered[ordered.index(start) + 1]]
+        entry = text[start : ordered[ordered.index(start) + 1]]
         assert "default" in entry, f"{script}.py --help does not show the default of {flag}"

@@ -31,8 +31,11 @@ make_figures = _make_figures()
 
 
 def test_every_committed_chapter_figure_is_shown_by_a_chapter():
-    shown = {name for path in (ROOT / "chapters").glob("[0-9][0-9]-*.md")
-             for name in re.findall(r"\]\(figures/([^)\s]+)\)", path.read_text(encoding="utf-8"))}
+    shown = {
+        name
+        for path in (ROOT / "chapters").glob("[0-9][0-9]-*.md")
+        for name in re.findall(r"\]\(figures/([^)\s]+)\)", path.read_text(encoding="utf-8"))
+    }
     committed = {p.name for p in (ROOT / "chapters" / "figures").iterdir()}
     unshown = sorted(committed - shown)
     assert not unshown, f"committed chapter figures that no chapter shows: {unshown}"
@@ -47,5 +50,6 @@ def test_every_committed_example_figure_is_shown_by_the_readme_and_can_be_remade
     assert shown <= committed, f"README.md shows example figures that are not committed: {shown - committed}"
     for name in shown:
         command = make_figures.EXAMPLE_RUNS.get(name.split("_")[0])
-        assert command and (ROOT / "examples" / command[0]).is_file(), \
+        assert command and (ROOT / "examples" / command[0]).is_file(), (
             f"no run in make_figures.py makes {name}"
+        )

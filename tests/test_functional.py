@@ -52,8 +52,10 @@ def all_finite(*arrays):
 # ---------------------------------------------------------------- shapes for hypothesis
 
 shapes_and_axes = st.integers(1, 3).flatmap(
-    lambda nd: st.tuples(st.lists(st.integers(1, 4), min_size=nd, max_size=nd).map(tuple),
-                         st.integers(-nd, nd - 1)))
+    lambda nd: st.tuples(
+        st.lists(st.integers(1, 4), min_size=nd, max_size=nd).map(tuple), st.integers(-nd, nd - 1)
+    )
+)
 
 
 # ---------------------------------------------------------------- softmax
@@ -71,12 +73,15 @@ def test_softmax_matches_reference_and_slices_sum_to_one(shape_axis, seed):
 
 def test_softmax_matches_scipy():
     from scipy import special  # scikit-learn (a dev dependency) requires scipy: never skipped
+
     x = rng.standard_normal((3, 5))
     for axis in (0, 1, -1):
-        np.testing.assert_allclose(F.softmax(mg.Tensor(x), axis=axis).data,
-                                   special.softmax(x, axis=axis), **TIGHT)
-        np.testing.assert_allclose(F.log_softmax(mg.Tensor(x), axis=axis).data,
-                                   special.log_softmax(x, axis=axis), **TIGHT)
+        np.testing.assert_allclose(
+            F.softmax(mg.Tensor(x), axis=axis).data, special.softmax(x, axis=axis), **TIGHT
+        )
+        np.testing.assert_allclose(
+            F.log_softmax(mg.Tensor(x), axis=axis).data, special.log_softmax(x, axis=axis), **TIGHT
+        )
     np.testing.assert_allclose(F.logsumexp(mg.Tensor(x), axis=(0, 1)).data, special.logsumexp(x), **TIGHT)
 
 
@@ -117,19 +122,21 @@ def test_softmax_is_one_fused_node_and_composed_is_not():
 def test_softmax_invariant_to_adding_a_constant():
     x = rng.standard_normal((2, 5))
     for c in (-7.5, 3.0, 1e3):
-        np.testing.assert_allclose(F.softmax(mg.Tensor(x + c)).data, F.softmax(mg.Tensor(x)).data,
-                                   rtol=1e-9, atol=1e-12)
-        np.testing.assert_allclose(F.log_softmax(mg.Tensor(x + c)).data,
-                                   F.log_softmax(mg.Tensor(x)).data, rtol=1e-9, atol=1e-9)
-        np.testing.assert_allclose(F.logsumexp(mg.Tensor(x + c), axis=1).data,
-                                   F.logsumexp(mg.Tensor(x), axis=1).data + c, rtol=1e-12)
+        np.testing.assert_allclose(
+            F.softmax(mg.Tensor(x + c)).data, F.softmax(mg.Tensor(x)).data, rtol=1e-9, atol=1e-12
+        )
+        np.testing.assert_allclose(
+            F.log_softmax(mg.Tensor(x + c)).data, F.log_softmax(mg.Tensor(x)).data, rtol=1e-9, atol=1e-9
+        )
+        np.testing.assert_allclose(
+            F.logsumexp(mg.Tensor(x + c), axis=1).data, F.logsumexp(mg.Tensor(x), axis=1).data + c, rtol=1e-12
+        )
 
 
 def test_softmax_of_z_and_0_is_sigmoid_of_z():
     z = np.linspace(-30, 30, 61)
     pair = np.stack([z, np.zeros_like(z)], axis=1)
-    np.testing.assert_allclose(F.softmax(mg.Tensor(pair)).data[:, 0], F.sigmoid(mg.Tensor(z)).data,
-                               **TIGHT)
+    np.testing.assert_allclose(F.softmax(mg.Tensor(pair)).data[:, 0], F.sigmoid(mg.Tensor(z)).data, **TIGHT)
 
 
 # ---------------------------------------------------------------- temperature
@@ -157,11 +164,13 @@ def test_temperature_to_infinity_tends_to_uniform():
 def test_temperature_equals_dividing_the_logits():
     x = rng.standard_normal((3, 4))
     for temperature in (0.3, 2.5):
-        np.testing.assert_allclose(F.softmax(mg.Tensor(x), temperature=temperature).data,
-                                   ref_softmax(x / temperature), **TIGHT)
+        np.testing.assert_allclose(
+            F.softmax(mg.Tensor(x), temperature=temperature).data, ref_softmax(x / temperature), **TIGHT
+        )
         g1, _ = grad_of(F.log_softmax, x, weights=np.arange(12.0).reshape(3, 4), temperature=temperature)
-        g2, _ = grad_of(lambda t, temp=temperature: F.log_softmax(t / temp), x,
-                        weights=np.arange(12.0).reshape(3, 4))
+        g2, _ = grad_of(
+            lambda t, temp=temperature: F.log_softmax(t / temp), x, weights=np.arange(12.0).reshape(3, 4)
+        )
         np.testing.assert_allclose(g1.data, g2.data, **TIGHT)
 
 
@@ -266,8 +275,9 @@ def test_masked_softmax_equals_softmax_of_the_entries_that_take_part():
         np.testing.assert_array_equal(p[n, ~mask[n]], 0.0)
     # the same with the masked entries at -inf, the PyTorch way, and without a mask at all
     np.testing.assert_allclose(p, ref_softmax(np.where(mask, x, -np.inf)), **TIGHT)
-    np.testing.assert_array_equal(F.softmax(mg.Tensor(x), where=np.ones(5, dtype=bool)).data,
-                                  F.softmax(mg.Tensor(x)).data)
+    np.testing.assert_array_equal(
+        F.softmax(mg.Tensor(x), where=np.ones(5, dtype=bool)).data, F.softmax(mg.Tensor(x)).data
+    )
 
 
 def test_masked_gradients_match_the_composed_twin():
@@ -342,16 +352,22 @@ def test_without_a_mask_a_slice_of_all_minus_inf_gives_nan_as_pytorch():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_logits_of_magnitude_1e4_give_finite_values_and_gradients(dtype):
     x = np.array([[1e4, -1e4, 0.0, 5e3], [-1e4, -1e4, -1e4 + 1, -1e4]], dtype=dtype)
-    for op in (F.softmax, F.log_softmax, F.sigmoid, F.log_sigmoid,
-               lambda t: F.logsumexp(t, axis=1, keepdims=True)):
+    for op in (
+        F.softmax,
+        F.log_softmax,
+        F.sigmoid,
+        F.log_sigmoid,
+        lambda t: F.logsumexp(t, axis=1, keepdims=True),
+    ):
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # no overflow on the way either
             g, out = grad_of(op, x, weights=rng.standard_normal(op(mg.Tensor(x)).shape))
         assert out.dtype == dtype and g.dtype == dtype
         assert all_finite(out.data, g.data)
     np.testing.assert_allclose(F.softmax(mg.Tensor(x)).data[0], [1, 0, 0, 0], atol=1e-30)
-    np.testing.assert_allclose(F.logsumexp(mg.Tensor(x), axis=1).data, [1e4, -1e4 + 1 + np.log1p(3 / np.e)],
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        F.logsumexp(mg.Tensor(x), axis=1).data, [1e4, -1e4 + 1 + np.log1p(3 / np.e)], rtol=1e-6
+    )
 
 
 def test_naive_composed_twins_overflow_where_the_fused_ops_do_not():
@@ -363,9 +379,20 @@ def test_naive_composed_twins_overflow_where_the_fused_ops_do_not():
     np.testing.assert_allclose(F.logsumexp(x).item(), 1000.0, rtol=1e-15)
 
 
-@pytest.mark.parametrize("op", [F.softmax, F.log_softmax, F.logsumexp, F.sigmoid, F.log_sigmoid,
-                                F.softmax_composed, F.log_softmax_composed, F.logsumexp_composed,
-                                F.sigmoid_composed])
+@pytest.mark.parametrize(
+    "op",
+    [
+        F.softmax,
+        F.log_softmax,
+        F.logsumexp,
+        F.sigmoid,
+        F.log_sigmoid,
+        F.softmax_composed,
+        F.log_softmax_composed,
+        F.logsumexp_composed,
+        F.sigmoid_composed,
+    ],
+)
 def test_float32_stays_float32(op):
     x = rng.standard_normal((3, 4)).astype(np.float32)
     g, out = grad_of(op, x, weights=rng.standard_normal(op(mg.Tensor(x)).shape))
@@ -385,8 +412,9 @@ def test_float32_second_derivative_stays_float32():
 def test_integer_and_list_inputs_become_float64():
     assert F.softmax([1, 2, 3]).dtype == np.float64
     assert F.softmax(np.array([1, 2, 3])).dtype == np.float64
-    np.testing.assert_allclose(F.softmax(np.array([1, 2, 3])).data, ref_softmax(np.array([1.0, 2, 3])),
-                               **TIGHT)
+    np.testing.assert_allclose(
+        F.softmax(np.array([1, 2, 3])).data, ref_softmax(np.array([1.0, 2, 3])), **TIGHT
+    )
 
 
 # ---------------------------------------------------------------- fused vs composed, gradcheck
@@ -399,10 +427,12 @@ def test_fused_equals_composed_in_value_and_gradient(shape_axis, seed, temperatu
     r = np.random.default_rng(seed)
     x = with_kinks(r.standard_normal(shape) * 4, r)
     w = r.standard_normal(shape)
-    pairs = [(F.softmax, F.softmax_composed, dict(axis=axis, temperature=temperature)),
-             (F.log_softmax, F.log_softmax_composed, dict(axis=axis, temperature=temperature)),
-             (F.logsumexp, F.logsumexp_composed, dict(axis=axis, keepdims=True)),
-             (F.sigmoid, F.sigmoid_composed, {})]
+    pairs = [
+        (F.softmax, F.softmax_composed, dict(axis=axis, temperature=temperature)),
+        (F.log_softmax, F.log_softmax_composed, dict(axis=axis, temperature=temperature)),
+        (F.logsumexp, F.logsumexp_composed, dict(axis=axis, keepdims=True)),
+        (F.sigmoid, F.sigmoid_composed, {}),
+    ]
     for fused, composed, kw in pairs:
         wk = w if fused is not F.logsumexp else w.sum(axis=axis, keepdims=True)
         gf, of = grad_of(fused, x, weights=wk, **kw)
@@ -411,24 +441,27 @@ def test_fused_equals_composed_in_value_and_gradient(shape_axis, seed, temperatu
         np.testing.assert_allclose(gf.data, gc.data, **TIGHT)
 
 
-@pytest.mark.parametrize("fn", [
-    lambda t: F.softmax(t, axis=0),
-    lambda t: F.softmax(t, temperature=0.4),
-    lambda t: F.softmax(t, where=np.array([True, False, True, True])),
-    lambda t: F.log_softmax(t),
-    lambda t: F.log_softmax(t, axis=0, temperature=2.0),
-    lambda t: F.softmax(t, where=np.array([[1, 1, 0, 1], [0, 0, 0, 0], [1, 0, 0, 0]], dtype=bool)),
-    lambda t: F.logsumexp(t),
-    lambda t: F.logsumexp(t, axis=1),
-    lambda t: F.sigmoid(t),
-    lambda t: F.log_sigmoid(t),
-    lambda t: F.sigmoid_composed(t),
-    lambda t: F.log_sigmoid_composed(t),
-    lambda t: F.softplus_composed(t),
-    lambda t: F.tanh(t),
-    lambda t: F.softmax(t, axis=(0, 1)),
-    lambda t: F.log_softmax(t, axis=None),
-])
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda t: F.softmax(t, axis=0),
+        lambda t: F.softmax(t, temperature=0.4),
+        lambda t: F.softmax(t, where=np.array([True, False, True, True])),
+        lambda t: F.log_softmax(t),
+        lambda t: F.log_softmax(t, axis=0, temperature=2.0),
+        lambda t: F.softmax(t, where=np.array([[1, 1, 0, 1], [0, 0, 0, 0], [1, 0, 0, 0]], dtype=bool)),
+        lambda t: F.logsumexp(t),
+        lambda t: F.logsumexp(t, axis=1),
+        lambda t: F.sigmoid(t),
+        lambda t: F.log_sigmoid(t),
+        lambda t: F.sigmoid_composed(t),
+        lambda t: F.log_sigmoid_composed(t),
+        lambda t: F.softplus_composed(t),
+        lambda t: F.tanh(t),
+        lambda t: F.softmax(t, axis=(0, 1)),
+        lambda t: F.log_softmax(t, axis=None),
+    ],
+)
 def test_gradcheck_with_random_output_weights(fn):
     x = mg.Tensor(with_kinks(rng.standard_normal((3, 4)) * 2, rng), requires_grad=True)  # zeros, ties
     assert mg.gradcheck(fn, [x])
@@ -461,8 +494,12 @@ def test_sigmoid_is_stable_for_large_inputs(dtype):
     assert all_finite(s.data, g.data)
     assert s.data[0] == 0 and s.data[-1] == 1 and s.data[4] == 0.5
     ref = np.exp(-np.logaddexp(0.0, -x.astype(np.float64)))  # sigma(x) = exp(-log(1 + e^-x))
-    np.testing.assert_allclose(s.data, ref, rtol=1e-6 if dtype == np.float32 else 1e-14,
-                               atol=1e-44 if dtype == np.float32 else 1e-300)
+    np.testing.assert_allclose(
+        s.data,
+        ref,
+        rtol=1e-6 if dtype == np.float32 else 1e-14,
+        atol=1e-44 if dtype == np.float32 else 1e-300,
+    )
     np.testing.assert_allclose(g.data, ref * (1 - ref), rtol=1e-5, atol=1e-7)
 
 

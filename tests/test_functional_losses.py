@@ -73,8 +73,9 @@ def ref_cross_entropy(x, target, weight=None, ignore_index=-100, reduction="mean
     return losses.sum() / denom if denom else float("nan")
 
 
-def ref_ce_grad(x, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0,
-                upstream=1.0):
+def ref_ce_grad(
+    x, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0, upstream=1.0
+):
     """The closed form: (a p - y) * scale for each sample, y its smoothed, weighted label and
     a = sum_c y_c; scale = upstream / (sum of target weights) for 'mean'."""
     n_classes = x.shape[-1]
@@ -164,7 +165,7 @@ def random_problem(r, shape, n_classes, kind, ignore=False):
     if kind == "index":
         t = r.integers(0, n_classes, size=shape)
         if ignore and t.size > 1:
-            t.reshape(-1)[:: 2] = -100
+            t.reshape(-1)[::2] = -100
     else:
         t = r.dirichlet(np.ones(n_classes), size=shape)
     return x, t
@@ -182,8 +183,9 @@ def test_cross_entropy_matches_pytorch_reference(reduction, kind, use_weight, la
     x, t = random_problem(rng, shape, 4, kind, ignore=True)
     weight = np.array([0.5, 2.0, 1.0, 3.0]) if use_weight else None
     expected = ref_cross_entropy(x, t, weight, -100, reduction, label_smoothing)
-    out, (g,) = grads(lambda a: F.cross_entropy(a, t, weight, reduction=reduction,
-                                                 label_smoothing=label_smoothing), x)
+    out, (g,) = grads(
+        lambda a: F.cross_entropy(a, t, weight, reduction=reduction, label_smoothing=label_smoothing), x
+    )
     assert out.shape == np.shape(expected)
     np.testing.assert_allclose(out.data, expected, **TIGHT)
     np.testing.assert_allclose(g.data, ref_ce_grad(x, t, weight, -100, reduction, label_smoothing), **TIGHT)
@@ -209,8 +211,11 @@ def test_probability_target_equal_to_one_hot_gives_the_index_loss_without_weight
     x, t = random_problem(rng, (6,), 3, "index")
     onehot = np.eye(3)[t]
     for eps in (0.0, 0.2):
-        np.testing.assert_allclose(F.cross_entropy(x, onehot, label_smoothing=eps).data,
-                                   F.cross_entropy(x, t, label_smoothing=eps).data, **TIGHT)
+        np.testing.assert_allclose(
+            F.cross_entropy(x, onehot, label_smoothing=eps).data,
+            F.cross_entropy(x, t, label_smoothing=eps).data,
+            **TIGHT,
+        )
 
 
 def test_cross_entropy_equals_nll_of_log_softmax():
@@ -225,8 +230,11 @@ def test_cross_entropy_equals_nll_of_log_softmax():
 def test_cross_entropy_invariant_to_adding_a_constant_per_sample():
     x, t = random_problem(rng, (4,), 5, "index")
     shift = rng.standard_normal((4, 1)) * 100
-    np.testing.assert_allclose(F.cross_entropy(x + shift, t, reduction="none").data,
-                               F.cross_entropy(x, t, reduction="none").data, rtol=1e-9)
+    np.testing.assert_allclose(
+        F.cross_entropy(x + shift, t, reduction="none").data,
+        F.cross_entropy(x, t, reduction="none").data,
+        rtol=1e-9,
+    )
 
 
 def test_logits_with_leading_axes_reduce_like_the_flattened_case():
@@ -282,8 +290,11 @@ def test_gradient_closed_forms_with_weights_smoothing_and_ignored_samples():
 def test_reduction_none_scales_each_row_by_its_upstream_gradient():
     x, t = random_problem(rng, (4,), 3, "index", ignore=True)
     up = rng.standard_normal(4)
-    _, (g,) = grads(lambda a: F.cross_entropy(a, t, np.array([1.0, 2.0, 3.0]), reduction="none",
-                                             label_smoothing=0.2), x, upstream=up)
+    _, (g,) = grads(
+        lambda a: F.cross_entropy(a, t, np.array([1.0, 2.0, 3.0]), reduction="none", label_smoothing=0.2),
+        x,
+        upstream=up,
+    )
     np.testing.assert_allclose(g.data, ref_ce_grad(x, t, [1.0, 2.0, 3.0], -100, "none", 0.2, up), **TIGHT)
 
 
@@ -343,8 +354,10 @@ def test_probability_target_gets_its_gradient():
     _, (cx, cy) = grads(lambda a, b: F.cross_entropy_composed(a, b, w, label_smoothing=0.2), x, y)
     np.testing.assert_allclose(gx.data, cx.data, **TIGHT)
     np.testing.assert_allclose(gy.data, cy.data, **TIGHT)
-    assert mg.gradcheck(lambda a, b: F.cross_entropy(a, b, w, reduction="none", label_smoothing=0.2),
-                        [mg.Tensor(x, requires_grad=True), mg.Tensor(y, requires_grad=True)])
+    assert mg.gradcheck(
+        lambda a, b: F.cross_entropy(a, b, w, reduction="none", label_smoothing=0.2),
+        [mg.Tensor(x, requires_grad=True), mg.Tensor(y, requires_grad=True)],
+    )
     # the mixed second derivative d2 / dx dy
     mixed = mg.hessian(lambda a: F.cross_entropy(a[:, :3], a[:, 3:], w), np.concatenate([x, y], axis=1))
     mixed_c = mg.hessian(lambda a: F.cross_entropy_composed(a[:, :3], a[:, 3:], w), np.concatenate([x, y], 1))
@@ -412,22 +425,25 @@ def test_float32_stays_float32_even_with_float64_weights_and_targets(kind):
     x32 = x.astype(np.float32)
     out, (g,) = grads(lambda a: F.cross_entropy(a, t, np.array([1.0, 2.0, 3.0]), label_smoothing=0.1), x32)
     assert out.dtype == np.float32 and g.dtype == np.float32
-    np.testing.assert_allclose(out.data, ref_cross_entropy(x32.astype(float), t, [1.0, 2.0, 3.0], -100,
-                                                           "mean", 0.1), rtol=1e-5)
+    np.testing.assert_allclose(
+        out.data, ref_cross_entropy(x32.astype(float), t, [1.0, 2.0, 3.0], -100, "mean", 0.1), rtol=1e-5
+    )
     hess = mg.hessian(lambda a: F.cross_entropy(a, t), x32)
     assert hess.dtype == np.float32
 
 
-ce_options = st.fixed_dictionaries({
-    "kind": st.sampled_from(["index", "prob"]),
-    "shape": st.sampled_from([(), (1,), (4,), (2, 2)]),
-    "n_classes": st.integers(1, 4),
-    "weight": st.booleans(),
-    "ignore": st.booleans(),
-    "reduction": st.sampled_from(["mean", "sum", "none"]),
-    "label_smoothing": st.sampled_from([0.0, 0.1, 0.5]),
-    "seed": st.integers(0, 2**31 - 1),
-})
+ce_options = st.fixed_dictionaries(
+    {
+        "kind": st.sampled_from(["index", "prob"]),
+        "shape": st.sampled_from([(), (1,), (4,), (2, 2)]),
+        "n_classes": st.integers(1, 4),
+        "weight": st.booleans(),
+        "ignore": st.booleans(),
+        "reduction": st.sampled_from(["mean", "sum", "none"]),
+        "label_smoothing": st.sampled_from([0.0, 0.1, 0.5]),
+        "seed": st.integers(0, 2**31 - 1),
+    }
+)
 
 
 @settings(max_examples=40, deadline=None)
@@ -442,8 +458,9 @@ def test_fused_cross_entropy_equals_composed_and_reference(o):
     ref, (gc,) = grads(lambda a: F.cross_entropy_composed(a, t, **kw), x, upstream=up)
     np.testing.assert_allclose(out.data, ref.data, **TIGHT)
     np.testing.assert_allclose(g.data, gc.data, **TIGHT)
-    np.testing.assert_allclose(out.data, ref_cross_entropy(x, t, weight, -100, o["reduction"],
-                                                           o["label_smoothing"]), **TIGHT)
+    np.testing.assert_allclose(
+        out.data, ref_cross_entropy(x, t, weight, -100, o["reduction"], o["label_smoothing"]), **TIGHT
+    )
 
 
 def test_fused_cross_entropy_is_one_node_the_composed_one_many():
@@ -536,8 +553,11 @@ def test_bce_with_logits_equals_two_class_cross_entropy_on_z_and_0():
     np.testing.assert_allclose(bce.data, ce.data, **TIGHT)
     np.testing.assert_allclose(gb.data, gc.data, **TIGHT)
     labels = (y > 0.5).astype(np.int64)
-    np.testing.assert_allclose(F.binary_cross_entropy_with_logits(z, labels.astype(float)).data,
-                               F.cross_entropy(np.stack([z, 0 * z], axis=1), 1 - labels).data, **TIGHT)
+    np.testing.assert_allclose(
+        F.binary_cross_entropy_with_logits(z, labels.astype(float)).data,
+        F.cross_entropy(np.stack([z, 0 * z], axis=1), 1 - labels).data,
+        **TIGHT,
+    )
 
 
 def test_bce_with_logits_hessian_is_weighted_sigmoid_slope():
@@ -556,8 +576,12 @@ def test_bce_with_logits_with_logits_of_magnitude_1e4(dtype):
     y = np.array([1, 0, 0, 1, 1], dtype=dtype)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        out, (g,) = grads(lambda a: F.binary_cross_entropy_with_logits(a, y, reduction="none",
-                                                                       pos_weight=np.array(2.0, dtype)), x)
+        out, (g,) = grads(
+            lambda a: F.binary_cross_entropy_with_logits(
+                a, y, reduction="none", pos_weight=np.array(2.0, dtype)
+            ),
+            x,
+        )
     assert out.dtype == g.dtype == dtype
     np.testing.assert_allclose(out.data, [0, 0, 1e4, 2e4, 2 * np.log(2)], rtol=1e-6)
     np.testing.assert_allclose(g.data, [0, 0, 1, -2, -1], rtol=1e-6)  # (1 + (pw - 1) y) s - pw y
@@ -572,18 +596,22 @@ def test_bce_with_logits_target_gradient_and_gradcheck():
     softplus_neg = np.logaddexp(0.0, -x)
     np.testing.assert_allclose(gy.data, w * (-x + (pw - 1) * softplus_neg), **TIGHT)
     for reduction in ("none", "mean"):
-        assert mg.gradcheck(lambda a, b, r=reduction: F.binary_cross_entropy_with_logits(a, b, w, pw, r),
-                            [mg.Tensor(x, requires_grad=True), mg.Tensor(y, requires_grad=True)])
+        assert mg.gradcheck(
+            lambda a, b, r=reduction: F.binary_cross_entropy_with_logits(a, b, w, pw, r),
+            [mg.Tensor(x, requires_grad=True), mg.Tensor(y, requires_grad=True)],
+        )
     _, (cx, cy) = grads(lambda a, b: F.binary_cross_entropy_with_logits_composed(a, b, w, pw, "sum"), x, y)
     np.testing.assert_allclose(gx.data, cx.data, **TIGHT)
     np.testing.assert_allclose(gy.data, cy.data, **TIGHT)
     # the mixed second derivatives d2 / dx dy, with and without pos_weight
     both = np.concatenate([x, y], axis=1)
     for pos in (pw, None):
-        fused = mg.hessian(lambda a, pos=pos: F.binary_cross_entropy_with_logits(a[:, :2], a[:, 2:], w, pos),
-                           both)
-        twin = mg.hessian(lambda a, pos=pos: F.binary_cross_entropy_with_logits_composed(
-            a[:, :2], a[:, 2:], w, pos), both)
+        fused = mg.hessian(
+            lambda a, pos=pos: F.binary_cross_entropy_with_logits(a[:, :2], a[:, 2:], w, pos), both
+        )
+        twin = mg.hessian(
+            lambda a, pos=pos: F.binary_cross_entropy_with_logits_composed(a[:, :2], a[:, 2:], w, pos), both
+        )
         np.testing.assert_allclose(fused, twin, **TIGHT)
 
 
@@ -603,8 +631,9 @@ def test_fused_bce_with_logits_equals_composed(seed, use_weight, use_pos_weight,
     pw = r.uniform(0.1, 3, 2) if use_pos_weight else None
     up = r.standard_normal((3, 2)) if reduction == "none" else None
     out, (g,) = grads(lambda a: F.binary_cross_entropy_with_logits(a, y, w, pw, reduction), x, upstream=up)
-    twin, (gt,) = grads(lambda a: F.binary_cross_entropy_with_logits_composed(a, y, w, pw, reduction), x,
-                        upstream=up)
+    twin, (gt,) = grads(
+        lambda a: F.binary_cross_entropy_with_logits_composed(a, y, w, pw, reduction), x, upstream=up
+    )
     np.testing.assert_allclose(out.data, twin.data, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(g.data, gt.data, **TIGHT)
 
@@ -613,8 +642,9 @@ def test_integer_binary_labels_are_accepted_and_float32_stays_float32():
     x = rng.standard_normal(4).astype(np.float32)
     out, (g,) = grads(lambda a: F.binary_cross_entropy_with_logits(a, np.array([1, 0, 1, 1])), x)
     assert out.dtype == g.dtype == np.float32
-    np.testing.assert_allclose(out.item(), ref_bce_with_logits(x.astype(float), np.array([1, 0, 1, 1.0])),
-                               rtol=1e-6)
+    np.testing.assert_allclose(
+        out.item(), ref_bce_with_logits(x.astype(float), np.array([1, 0, 1, 1.0])), rtol=1e-6
+    )
 
 
 # ---------------------------------------------------------------- binary cross-entropy on probabilities
@@ -652,14 +682,20 @@ def test_bce_gradcheck_and_agreement_with_the_logits_form():
     y[2, 0] = y[1, 0] = p[0, 0]  # ties between targets, and with the prediction
     w = rng.uniform(0.5, 2, (3, 1))
     for reduction in ("none", "mean"):
-        assert mg.gradcheck(lambda a, b, r=reduction: F.binary_cross_entropy(a, b, w, r),
-                            [mg.Tensor(p, requires_grad=True), mg.Tensor(y, requires_grad=True)])
+        assert mg.gradcheck(
+            lambda a, b, r=reduction: F.binary_cross_entropy(a, b, w, r),
+            [mg.Tensor(p, requires_grad=True), mg.Tensor(y, requires_grad=True)],
+        )
     logits = np.log(p) - np.log1p(-p)
-    np.testing.assert_allclose(F.binary_cross_entropy(p, y, w).item(),
-                               F.binary_cross_entropy_with_logits(logits, y, w).item(), rtol=1e-10)
+    np.testing.assert_allclose(
+        F.binary_cross_entropy(p, y, w).item(),
+        F.binary_cross_entropy_with_logits(logits, y, w).item(),
+        rtol=1e-10,
+    )
     # d/dlogit of bce(sigmoid(z)) is sigmoid(z) - y, through the chain rule of two fused ops
     _, (gz,) = grads(lambda z: F.binary_cross_entropy(F.sigmoid(z), y, reduction="sum"), logits)
     np.testing.assert_allclose(gz.data, p - y, rtol=1e-8, atol=1e-10)
     hess = mg.hessian(lambda a: F.binary_cross_entropy(a, y, reduction="sum"), p)
-    np.testing.assert_allclose(hess.reshape(6, 6), np.diag((y / p**2 + (1 - y) / (1 - p) ** 2).ravel()),
-                               rtol=1e-10)
+    np.testing.assert_allclose(
+        hess.reshape(6, 6), np.diag((y / p**2 + (1 - y) / (1 - p) ** 2).ravel()), rtol=1e-10
+    )

@@ -18,11 +18,12 @@ from minigrad.tensor import record
 
 def square_wrong_at(bad: int, delta: float):
     """x^2 whose backward adds ``delta`` to d/dx at flat position ``bad`` only."""
+
     def square(x: mg.Tensor) -> mg.Tensor:
         error = np.zeros(x.shape)
         error.reshape(-1)[bad] = delta
-        return record(x.data ** 2, (x,), "bad_square",
-                      lambda g, out: (mul(g, x * 2.0 + mg.Tensor(error)),))
+        return record(x.data**2, (x,), "bad_square", lambda g, out: (mul(g, x * 2.0 + mg.Tensor(error)),))
+
     return square
 
 
@@ -135,8 +136,11 @@ def test_gradcheck_accepts_a_single_tensor_and_constant_outputs():
 
 
 def test_gradcheck_needs_an_input_that_requires_grad():
-    with pytest.raises(ValueError, match=r"gradcheck: no input has requires_grad=True, so there is "
-                                         r"nothing to check"):
+    with pytest.raises(
+        ValueError,
+        match=r"gradcheck: no input has requires_grad=True, so there is "
+        r"nothing to check",
+    ):
         mg.gradcheck(lambda t: t * 2, [mg.Tensor([1.0])])
 
 
@@ -208,20 +212,23 @@ def test_jacobian_with_matrix_input_and_output():
 def test_hessian_of_a_cubic():
     """f = sum(x^3) + x0 x1 x2:  H = diag(6x) + [[0, x2, x1], [x2, 0, x0], [x1, x0, 0]]."""
     x = np.array([1.0, -2.0, 0.5])
-    H = mg.hessian(lambda t: (t ** 3).sum() + t[0] * t[1] * t[2], x)
+    H = mg.hessian(lambda t: (t**3).sum() + t[0] * t[1] * t[2], x)
     x0, x1, x2 = x
     expected = np.diag(6 * x) + np.array([[0, x2, x1], [x2, 0, x0], [x1, x0, 0]])
     assert isinstance(H, np.ndarray) and H.shape == (3, 3)
     np.testing.assert_allclose(H, expected, rtol=1e-14)
 
 
-@pytest.mark.parametrize("fn, second", [
-    (lambda t: t.exp().sum(), np.exp),
-    (lambda t: t.log().sum(), lambda x: -1 / x ** 2),
-    (lambda t: t.tanh().sum(), lambda x: -2 * np.tanh(x) * (1 - np.tanh(x) ** 2)),
-    (lambda t: t.sqrt().sum(), lambda x: -0.25 * x ** -1.5),
-    (lambda t: (t ** 3).sum(), lambda x: 6 * x),
-])
+@pytest.mark.parametrize(
+    "fn, second",
+    [
+        (lambda t: t.exp().sum(), np.exp),
+        (lambda t: t.log().sum(), lambda x: -1 / x**2),
+        (lambda t: t.tanh().sum(), lambda x: -2 * np.tanh(x) * (1 - np.tanh(x) ** 2)),
+        (lambda t: t.sqrt().sum(), lambda x: -0.25 * x**-1.5),
+        (lambda t: (t**3).sum(), lambda x: 6 * x),
+    ],
+)
 def test_hessian_of_separable_functions_is_diagonal(fn, second):
     x = np.array([0.5, 1.0, 2.0])
     np.testing.assert_allclose(mg.hessian(fn, x), np.diag(second(x)), rtol=1e-12)
@@ -231,12 +238,18 @@ def test_hessian_of_mul_div_and_pow_of_two_variables():
     a, b = 1.5, 0.8
     x = np.array([a, b])
     np.testing.assert_allclose(mg.hessian(lambda t: t[0] * t[1], x), [[0, 1], [1, 0]])
-    np.testing.assert_allclose(mg.hessian(lambda t: t[0] / t[1], x),
-                               [[0, -1 / b ** 2], [-1 / b ** 2, 2 * a / b ** 3]], rtol=1e-14)
+    np.testing.assert_allclose(
+        mg.hessian(lambda t: t[0] / t[1], x), [[0, -1 / b**2], [-1 / b**2, 2 * a / b**3]], rtol=1e-14
+    )
     ln = np.log(a)
-    np.testing.assert_allclose(mg.hessian(lambda t: t[0] ** t[1], x),
-                               [[b * (b - 1) * a ** (b - 2), a ** (b - 1) * (1 + b * ln)],
-                                [a ** (b - 1) * (1 + b * ln), a ** b * ln ** 2]], rtol=1e-13)
+    np.testing.assert_allclose(
+        mg.hessian(lambda t: t[0] ** t[1], x),
+        [
+            [b * (b - 1) * a ** (b - 2), a ** (b - 1) * (1 + b * ln)],
+            [a ** (b - 1) * (1 + b * ln), a**b * ln**2],
+        ],
+        rtol=1e-13,
+    )
 
 
 def test_hessian_of_quadratic_forms_with_matmul():
@@ -245,8 +258,9 @@ def test_hessian_of_quadratic_forms_with_matmul():
     X = rng.standard_normal((4, 3))
     x = rng.standard_normal(3)
     np.testing.assert_allclose(mg.hessian(lambda t: t @ (mg.Tensor(A) @ t), x), A + A.T, rtol=1e-13)
-    np.testing.assert_allclose(mg.hessian(lambda t: ((mg.Tensor(X) @ t) ** 2).sum(), x), 2 * X.T @ X,
-                               rtol=1e-13)
+    np.testing.assert_allclose(
+        mg.hessian(lambda t: ((mg.Tensor(X) @ t) ** 2).sum(), x), 2 * X.T @ X, rtol=1e-13
+    )
 
 
 def test_hessian_of_log_sum_exp_is_diag_p_minus_p_pT():
@@ -259,7 +273,7 @@ def test_hessian_of_log_sum_exp_is_diag_p_minus_p_pT():
 def test_hessian_of_a_matrix_input_has_shape_x_shape_twice():
     """f(X) = sum(X^3) + X[0, 2] X[1, 0]:  H[i, j, k, l] = d^2 f / dX[i, j] dX[k, l]."""
     X = np.arange(1.0, 7.0).reshape(2, 3) / 4
-    H = mg.hessian(lambda t: (t ** 3).sum() + t[0, 2] * t[1, 0], X)
+    H = mg.hessian(lambda t: (t**3).sum() + t[0, 2] * t[1, 0], X)
     expected = np.zeros((2, 3, 2, 3))
     for i, j in np.ndindex(2, 3):
         expected[i, j, i, j] = 6 * X[i, j]
@@ -281,6 +295,9 @@ def test_hessian_of_a_linear_function_is_zero():
 
 
 def test_hessian_needs_a_scalar_function():
-    with pytest.raises(ValueError, match=r"hessian\(\) needs a function with one output, this one has "
-                                         r"shape \(2,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"hessian\(\) needs a function with one output, this one has "
+        r"shape \(2,\)",
+    ):
         mg.hessian(lambda t: t * t, np.ones(2))

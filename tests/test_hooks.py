@@ -10,13 +10,13 @@ def test_a_leaf_hook_sees_the_gradient_and_its_replacement_reaches_grad():
     x = mg.Tensor([1.0, 2.0, 3.0], requires_grad=True)
     seen = []
     x.register_hook(lambda g: seen.append(g.data.copy()))
-    (x ** 2).sum().backward()
+    (x**2).sum().backward()
     np.testing.assert_allclose(seen[0], [2.0, 4.0, 6.0])
     np.testing.assert_allclose(x.grad.data, [2.0, 4.0, 6.0])  # None: unchanged
 
     y = mg.Tensor([1.0, 2.0, 3.0], requires_grad=True)
     y.register_hook(lambda g: g.clip(-3.0, 3.0))  # gradient clipping
-    (y ** 2).sum().backward()
+    (y**2).sum().backward()
     np.testing.assert_allclose(y.grad.data, [2.0, 3.0, 3.0])
 
 

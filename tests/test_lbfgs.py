@@ -42,8 +42,9 @@ def minimise(fn, start, **kwargs):
 
 
 def test_rosenbrock_from_the_textbook_start_reaches_one_one():
-    x, opt, calls, first = minimise(rosenbrock, [-1.5, 2.0], max_iter=200, tolerance_grad=1e-10,
-                                    tolerance_change=1e-14)
+    x, opt, calls, first = minimise(
+        rosenbrock, [-1.5, 2.0], max_iter=200, tolerance_grad=1e-10, tolerance_change=1e-14
+    )
     np.testing.assert_allclose(x.data, [1.0, 1.0], rtol=0, atol=1e-6)
     assert first.item() == pytest.approx(12.5)  # step returns the loss at the start, as PyTorch
     assert opt.memory["n_iter"] < 100, opt.memory["n_iter"]  # quasi-Newton: tens of iterations
@@ -71,8 +72,13 @@ def test_a_quadratic_is_solved_to_rounding_in_a_few_times_its_dimension_of_itera
     rng = np.random.default_rng(0)
     M = rng.normal(size=(6, 6))
     A, b = M @ M.T + 6 * np.eye(6), rng.normal(size=6)
-    x, opt, _, _ = minimise(lambda x: 0.5 * (x @ (mg.Tensor(A) @ x)) - (mg.Tensor(b) * x).sum(), np.zeros(6),
-                            max_iter=30, tolerance_grad=1e-12, tolerance_change=0)
+    x, opt, _, _ = minimise(
+        lambda x: 0.5 * (x @ (mg.Tensor(A) @ x)) - (mg.Tensor(b) * x).sum(),
+        np.zeros(6),
+        max_iter=30,
+        tolerance_grad=1e-12,
+        tolerance_change=0,
+    )
     np.testing.assert_allclose(x.data, np.linalg.solve(A, b), rtol=0, atol=1e-10)
     assert opt.memory["n_iter"] <= 4 * 6
 
@@ -80,12 +86,20 @@ def test_a_quadratic_is_solved_to_rounding_in_a_few_times_its_dimension_of_itera
 def test_without_line_search_the_step_is_lr():
     """line_search_fn=None: fixed steps of length lr along the L-BFGS direction (the first
     one scaled by min(1, 1 / |g|_1)); a small lr still converges on a gentle quadratic."""
-    x, opt, calls, _ = minimise(lambda x: ((x - 3.0) ** 2).sum(), [0.0, 1.0], lr=0.5, max_iter=50,
-                                line_search_fn=None, tolerance_change=0, tolerance_grad=1e-9)
+    x, opt, calls, _ = minimise(
+        lambda x: ((x - 3.0) ** 2).sum(),
+        [0.0, 1.0],
+        lr=0.5,
+        max_iter=50,
+        line_search_fn=None,
+        tolerance_change=0,
+        tolerance_grad=1e-9,
+    )
     np.testing.assert_allclose(x.data, [3.0, 3.0], atol=1e-8)
     # the first step: g = (-6, -4), |g|_1 = 10: x <- x - 0.5 * 0.1 * g
-    y, _, _, _ = minimise(lambda x: ((x - 3.0) ** 2).sum(), [0.0, 1.0], lr=0.5, max_iter=1,
-                          line_search_fn=None)
+    y, _, _, _ = minimise(
+        lambda x: ((x - 3.0) ** 2).sum(), [0.0, 1.0], lr=0.5, max_iter=1, line_search_fn=None
+    )
     np.testing.assert_allclose(y.data, [0.3, 1.2], rtol=1e-12)
 
 
@@ -132,13 +146,13 @@ def test_the_cubic_step_finds_the_minimum_of_a_cubic():
 def test_accepted_steps_meet_the_strong_wolfe_conditions():
     rng = np.random.default_rng(2)
     A = np.diag(rng.uniform(1, 50, size=5))
-    fn = lambda x: 0.5 * (x @ (mg.Tensor(A) @ x)) + (x ** 4).sum()
+    fn = lambda x: 0.5 * (x @ (mg.Tensor(A) @ x)) + (x**4).sum()
     x0 = rng.normal(size=5)
-    g0 = A @ x0 + 4 * x0 ** 3
+    g0 = A @ x0 + 4 * x0**3
     x, _, _, _ = minimise(fn, x0, max_iter=1, tolerance_change=0)
     t_d = x.data - x0  # the first step: t * d with d = -g0
-    g1 = A @ x.data + 4 * x.data ** 3
-    f = lambda v: 0.5 * v @ A @ v + (v ** 4).sum()
+    g1 = A @ x.data + 4 * x.data**3
+    f = lambda v: 0.5 * v @ A @ v + (v**4).sum()
     assert f(x.data) <= f(x0) + 1e-4 * (g0 @ t_d)
     assert abs(g1 @ -g0) <= 0.9 * abs(g0 @ -g0)
 
@@ -195,19 +209,25 @@ def test_step_needs_a_closure():
         opt.step()
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"line_search_fn": "backtracking"}, "line_search_fn must be 'strong_wolfe' or None, got 'backtracking'"),
-    ({"history_size": 0}, "history_size must be an int >= 1, got 0"),
-    ({"max_iter": 2.5}, "max_iter must be an int >= 1, got 2.5"),
-    ({"lr": -1}, "lr must be >= 0.0, got -1"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (
+            {"line_search_fn": "backtracking"},
+            "line_search_fn must be 'strong_wolfe' or None, got 'backtracking'",
+        ),
+        ({"history_size": 0}, "history_size must be an int >= 1, got 0"),
+        ({"max_iter": 2.5}, "max_iter must be an int >= 1, got 2.5"),
+        ({"lr": -1}, "lr must be >= 0.0, got -1"),
+    ],
+)
 def test_bad_arguments_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=f"LBFGS: {message}"):
         optim.LBFGS([mg.Tensor(np.zeros(2), requires_grad=True)], **kwargs)
 
 
 def test_an_optimum_on_entry_returns_at_once():
-    x, opt, calls, _ = minimise(lambda x: (x ** 2).sum(), [0.0, 0.0])
+    x, opt, calls, _ = minimise(lambda x: (x**2).sum(), [0.0, 0.0])
     assert len(calls) == 1 and opt.memory["n_iter"] == 0
 
 

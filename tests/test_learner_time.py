@@ -45,11 +45,18 @@ def test_example_with_default_settings_runs_within_the_learner_time(script, tmp_
     env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}  # as the learner runs it
     env["MPLBACKEND"] = "Agg"
     start, cpu_start = time.perf_counter(), _children_cpu()
-    done = subprocess.run([sys.executable, str(ROOT / "examples" / script), "--out", str(tmp_path / "out")],
-                          cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / script), "--out", str(tmp_path / "out")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     seconds, cpu = time.perf_counter() - start, _children_cpu() - cpu_start
     assert done.returncode == 0, done.stderr
     assert "figures written (" in done.stdout
     record_property("learner_seconds", (f"examples/{script}", seconds, cpu, EXAMPLE_SECONDS))
-    assert seconds <= 3 * EXAMPLE_SECONDS, \
+    assert seconds <= 3 * EXAMPLE_SECONDS, (
         f"{script} took {seconds:.1f} s with its defaults; an example should take at most {EXAMPLE_SECONDS} s"
+    )

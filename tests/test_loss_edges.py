@@ -78,8 +78,9 @@ def test_zero_total_weight_with_label_smoothing_gives_a_nan_mean_and_zero_gradie
         np.testing.assert_array_equal(g, 0.0)
 
 
-@pytest.mark.parametrize("pair", [(F.nll_loss, F.nll_loss_composed),
-                                  (F.cross_entropy, F.cross_entropy_composed)])
+@pytest.mark.parametrize(
+    "pair", [(F.nll_loss, F.nll_loss_composed), (F.cross_entropy, F.cross_entropy_composed)]
+)
 def test_twins_agree_when_every_target_is_ignored(pair):
     x = rng.standard_normal((3, 4))
     t = np.full(3, -100)

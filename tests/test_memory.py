@@ -240,9 +240,11 @@ def test_no_grad_inference_keeps_nothing_but_its_results():
     assert result._node is not None and kept_with_graph > 2 * size  # the check can fail
 
 
-@pytest.mark.parametrize("op", [lambda x: x.max(axis=0), lambda x: x.min(),
-                                lambda x: x.clip(-0.5, 0.5), lambda x: mg.maximum(x, 0.0)],
-                         ids=["max", "min", "clip", "maximum"])
+@pytest.mark.parametrize(
+    "op",
+    [lambda x: x.max(axis=0), lambda x: x.min(), lambda x: x.clip(-0.5, 0.5), lambda x: mg.maximum(x, 0.0)],
+    ids=["max", "min", "clip", "maximum"],
+)
 def test_forward_without_grad_builds_no_gradient_mask(op):
     x = mg.Tensor(np.random.default_rng(2).standard_normal((1000, 1000)))  # 8 MB of float64
     op(x)  # warm-up

@@ -33,8 +33,16 @@ class Net(nn.Module):
         return self.alpha(self.block(x * self.zeta))
 
 
-NET_NAMES = ["zeta", "block.scale", "block.inner.0.weight", "block.inner.0.bias",
-             "block.inner.2.weight", "block.inner.2.bias", "alpha.weight", "alpha.bias"]
+NET_NAMES = [
+    "zeta",
+    "block.scale",
+    "block.inner.0.weight",
+    "block.inner.0.bias",
+    "block.inner.2.weight",
+    "block.inner.2.bias",
+    "alpha.weight",
+    "alpha.bias",
+]
 
 
 def arrays_of(model):
@@ -75,8 +83,15 @@ def test_nested_registration_names_and_order():
     # the same model lists the same objects in the same order every time
     assert [id(p) for p in net.parameters()] == [id(p) for p in net.parameters()]
     assert net.block.inner[0].weight is dict(net.named_parameters())["block.inner.0.weight"]
-    assert [n for n, _ in net.named_modules()] == ["", "block", "block.inner", "block.inner.0",
-                                                     "block.inner.1", "block.inner.2", "alpha"]
+    assert [n for n, _ in net.named_modules()] == [
+        "",
+        "block",
+        "block.inner",
+        "block.inner.0",
+        "block.inner.1",
+        "block.inner.2",
+        "alpha",
+    ]
 
 
 def test_sequential_names_layers_by_position():
@@ -168,13 +183,13 @@ def test_load_state_dict_names_every_bad_key_and_changes_nothing():
     net = Net()
     before = arrays_of(net)
     state = net.state_dict()
-    state["zeta"] = state["zeta"] + 1.0               # a good value, listed first
-    del state["block.scale"]                          # missing
-    del state["alpha.bias"]                           # missing
-    state["extra.weight"] = np.zeros(2)               # unexpected
-    state["gamma"] = np.zeros(1)                      # unexpected
+    state["zeta"] = state["zeta"] + 1.0  # a good value, listed first
+    del state["block.scale"]  # missing
+    del state["alpha.bias"]  # missing
+    state["extra.weight"] = np.zeros(2)  # unexpected
+    state["gamma"] = np.zeros(1)  # unexpected
     state["block.inner.0.weight"] = np.zeros((4, 3))  # wrong shape (transposed)
-    state["alpha.weight"] = np.array(["a", "b"])      # not numbers
+    state["alpha.weight"] = np.array(["a", "b"])  # not numbers
     with pytest.raises(ValueError) as info:
         net.load_state_dict(state)
     message = str(info.value)
@@ -300,8 +315,14 @@ def test_activations_match_numpy_and_sigmoid_is_stable():
 
 
 def test_mlp_input_gradient_passes_gradcheck():
-    model = nn.Sequential(nn.Linear(3, 5, seed=0), nn.Tanh(), nn.Linear(5, 4, seed=1), nn.Sigmoid(),
-                          nn.Linear(4, 2, seed=2), nn.ReLU())
+    model = nn.Sequential(
+        nn.Linear(3, 5, seed=0),
+        nn.Tanh(),
+        nn.Linear(5, 4, seed=1),
+        nn.Sigmoid(),
+        nn.Linear(4, 2, seed=2),
+        nn.ReLU(),
+    )
     x = mg.Tensor(np.random.default_rng(3).standard_normal((4, 3)), requires_grad=True)
     assert mg.gradcheck(model, [x])
 
@@ -319,9 +340,13 @@ def log_loss(z, y):
 def test_mlp_learns_the_moons(dtype):
     X, y = data.make_moons(200, noise=0.1, seed=0)
     x, target = mg.Tensor(X.astype(dtype)), mg.Tensor(y.astype(dtype).reshape(-1, 1))
-    model = nn.Sequential(nn.Linear(2, 16, seed=0, dtype=dtype), nn.Tanh(),
-                          nn.Linear(16, 16, seed=1, dtype=dtype), nn.Tanh(),
-                          nn.Linear(16, 1, seed=2, dtype=dtype))
+    model = nn.Sequential(
+        nn.Linear(2, 16, seed=0, dtype=dtype),
+        nn.Tanh(),
+        nn.Linear(16, 16, seed=1, dtype=dtype),
+        nn.Tanh(),
+        nn.Linear(16, 1, seed=2, dtype=dtype),
+    )
     opt = optim.Adam(model.parameters(), lr=0.02)
     losses = []
     for _ in range(300):

@@ -69,9 +69,16 @@ def kernel_name(tmp_path_factory):
     name = "minigrad-tests"
     folder = tmp_path_factory.mktemp("jupyter") / "kernels" / name
     folder.mkdir(parents=True)
-    (folder / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "minigrad tests", "language": "python"}), encoding="utf-8")
+    (folder / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "minigrad tests",
+                "language": "python",
+            }
+        ),
+        encoding="utf-8",
+    )
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("JUPYTER_PATH", str(folder.parents[1]), prepend=os.pathsep)
         yield name
@@ -86,8 +93,13 @@ def test_notebook_runs_in_a_fresh_kernel(chapter, tmp_path, monkeypatch, kernel_
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         monkeypatch.setenv(name, "1")  # small arrays; a BLAS thread pool only slows a busy machine
     committed = {p.name: p.stat().st_mtime_ns for p in (ROOT / "chapters" / "figures").glob("*.png")}
-    client = nbclient.NotebookClient(nb, timeout=300, kernel_name=kernel_name, shutdown_kernel="immediate",
-                                     resources={"metadata": {"path": str(path.parent)}})
+    client = nbclient.NotebookClient(
+        nb,
+        timeout=300,
+        kernel_name=kernel_name,
+        shutdown_kernel="immediate",
+        resources={"metadata": {"path": str(path.parent)}},
+    )
     client.execute()  # raises CellExecutionError, with the cell and its traceback, on any error
 
     ran = [cell for cell in nb.cells if cell.cell_type == "code"]

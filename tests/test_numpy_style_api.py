@@ -59,9 +59,13 @@ def test_like_functions_keep_shape_and_dtype_and_leave_the_graph():
     assert mg.ones_like(x, requires_grad=True).requires_grad
 
 
-@pytest.mark.parametrize("make, check", [(mg.randn, lambda d: abs(d.mean()) < 0.1 and abs(d.std() - 1) < 0.1),
-                                         (mg.rand, lambda d: d.min() >= 0 and d.max() < 1
-                                          and abs(d.mean() - 0.5) < 0.05)])
+@pytest.mark.parametrize(
+    "make, check",
+    [
+        (mg.randn, lambda d: abs(d.mean()) < 0.1 and abs(d.std() - 1) < 0.1),
+        (mg.rand, lambda d: d.min() >= 0 and d.max() < 1 and abs(d.mean() - 0.5) < 0.05),
+    ],
+)
 def test_random_tensors_take_a_seed_or_a_generator(make, check):
     a, b = make(1000, seed=3), make((1000,), seed=3)
     np.testing.assert_array_equal(a.data, b.data)
@@ -136,12 +140,14 @@ def test_prod_gradient_is_the_product_of_the_others_even_at_zeros(zeros):
     np.testing.assert_allclose(g, w * others(x.reshape(-1), 0).reshape(x.shape), rtol=1e-12)
 
 
-@pytest.mark.parametrize("x", [np.array([1.5, -2.0, 0.7]), np.array([1.5, 0.0, 0.7]),
-                               np.array([0.0, 0.0, 3.0])])
+@pytest.mark.parametrize(
+    "x", [np.array([1.5, -2.0, 0.7]), np.array([1.5, 0.0, 0.7]), np.array([0.0, 0.0, 3.0])]
+)
 def test_prod_second_derivatives(x):
     # d2/dx_i dx_j prod(x) = prod of the entries other than i and j (0 on the diagonal)
-    expected = np.array([[0.0 if i == j else np.prod(np.delete(x, [i, j])) for j in range(3)]
-                         for i in range(3)])
+    expected = np.array(
+        [[0.0 if i == j else np.prod(np.delete(x, [i, j])) for j in range(3)] for i in range(3)]
+    )
     np.testing.assert_allclose(mg.hessian(lambda t: t.prod(), x), expected, rtol=1e-12)
 
 
@@ -200,8 +206,9 @@ def test_clip_with_one_tensor_bound_and_broadcasting():
 
 
 @pytest.mark.parametrize("axis", [(1, 2), (0, 2), None, (-1,)])
-@pytest.mark.parametrize("fused, composed", [(F.softmax, F.softmax_composed),
-                                             (F.log_softmax, F.log_softmax_composed)])
+@pytest.mark.parametrize(
+    "fused, composed", [(F.softmax, F.softmax_composed), (F.log_softmax, F.log_softmax_composed)]
+)
 def test_softmax_family_over_several_axes(axis, fused, composed):
     x = rng.standard_normal((2, 3, 4)) * 3
     x[0, 0, :2] = x[0, 0, 2]  # ties
@@ -288,8 +295,9 @@ def f_nonlinear(t):
     return (t * t).sum(axis=0) * t[0] + F.softmax(t, axis=0)[1]
 
 
-@pytest.mark.parametrize("fn", [f_nonlinear, lambda t: t.exp().prod(axis=1), lambda t: t,
-                                lambda t: t * 0.0 + 1.0])
+@pytest.mark.parametrize(
+    "fn", [f_nonlinear, lambda t: t.exp().prod(axis=1), lambda t: t, lambda t: t * 0.0 + 1.0]
+)
 def test_jvp_equals_jacobian_times_v_and_finite_differences(fn):
     x, v = rng.standard_normal((3, 2)), rng.standard_normal((3, 2))
     y, jv = mg.jvp(fn, x, v)

@@ -155,11 +155,14 @@ def _sum_not_relative_to_m(m1, s1, m2, s2):
     return np.maximum(m1, m2), s1 * np.exp(m1) + s2 * np.exp(m2)  # the sum of exp(x), not of exp(x - m)
 
 
-@pytest.mark.parametrize("wrong, message", [
-    (_unrescaled_first, "s1 was added without rescaling"),
-    (_nan_on_empty, "gave nan"),
-    (_sum_not_relative_to_m, "s should be"),
-])
+@pytest.mark.parametrize(
+    "wrong, message",
+    [
+        (_unrescaled_first, "s1 was added without rescaling"),
+        (_nan_on_empty, "gave nan"),
+        (_sum_not_relative_to_m, "s should be"),
+    ],
+)
 def test_merge_grader_accepts_the_solution_and_names_each_mistake(wrong, message):
     import types
 

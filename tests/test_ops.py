@@ -39,14 +39,18 @@ class Draw:
         return self.data.draw(strategy, label=label)
 
     def shape(self, min_dims: int = 0, max_dims: int = 3) -> tuple[int, ...]:
-        return self(hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=1,
-                                     max_side=self.side), "shape")
+        return self(
+            hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=1, max_side=self.side), "shape"
+        )
 
     def broadcast_shapes(self, n: int) -> tuple[tuple[int, ...], ...]:
         """n shapes that broadcast together (sizes of 1 and missing axes included)."""
-        return self(hnp.mutually_broadcastable_shapes(num_shapes=n, min_dims=0, max_dims=3,
-                                                      min_side=1, max_side=self.side),
-                    "shapes").input_shapes
+        return self(
+            hnp.mutually_broadcastable_shapes(
+                num_shapes=n, min_dims=0, max_dims=3, min_side=1, max_side=self.side
+            ),
+            "shapes",
+        ).input_shapes
 
     def axis(self, ndim: int):
         """None, an int (negative allowed) or a tuple of distinct axes (maybe empty)."""
@@ -78,8 +82,7 @@ class Draw:
 
     def off_grid(self, shape):
         """At least 0.075 away from every multiple of 0.25 (0 and the clip bounds included)."""
-        return (self.rng.integers(-8, 8, size=shape) * 0.25 + 0.125
-                + self.rng.uniform(-0.05, 0.05, size=shape))
+        return self.rng.integers(-8, 8, size=shape) * 0.25 + 0.125 + self.rng.uniform(-0.05, 0.05, size=shape)
 
     def on_grid(self, shape):
         """Multiples of 0.25: never within 0.075 of an ``off_grid`` value."""
@@ -107,6 +110,7 @@ class Case:
 def unary(values: str, fn: Callable, ref: Callable) -> Callable[[Draw], Case]:
     def make(d: Draw) -> Case:
         return Case([getattr(d, values)(d.shape())], fn, ref)
+
     return make
 
 
@@ -114,6 +118,7 @@ def binary(values_a: str, values_b: str, fn: Callable, ref: Callable) -> Callabl
     def make(d: Draw) -> Case:
         sa, sb = d.broadcast_shapes(2)
         return Case([getattr(d, values_a)(sa), getattr(d, values_b)(sb)], fn, ref)
+
     return make
 
 
@@ -129,22 +134,26 @@ def case_clip(d: Draw) -> Case:
 def case_pow_scalar(d: Draw) -> Case:
     p = d(st.sampled_from([0, 1, 2, 3, -1, -2, 0.5, -1.5, 2.5]), "exponent")
     x = d.positive(d.shape()) if isinstance(p, float) else d.nonzero(d.shape())
-    return Case([x], lambda t: t ** p, lambda a: a ** p)
+    return Case([x], lambda t: t**p, lambda a: a**p)
 
 
 def case_where(d: Draw) -> Case:
     sc, sa, sb = d.broadcast_shapes(3)
     cond = d.rng.random(sc) < 0.5
-    return Case([d.smooth(sa), d.smooth(sb)], lambda a, b: mg.where(cond, a, b),
-                lambda a, b: np.where(cond, a, b))
+    return Case(
+        [d.smooth(sa), d.smooth(sb)], lambda a, b: mg.where(cond, a, b), lambda a, b: np.where(cond, a, b)
+    )
 
 
 def case_matmul(d: Draw) -> Case:
-    kind = d(st.sampled_from(["2d", "1d@1d", "1d@2d", "2d@1d", "batched", "1d@batched",
-                              "batched@1d"]), "matmul kind")
+    kind = d(
+        st.sampled_from(["2d", "1d@1d", "1d@2d", "2d@1d", "batched", "1d@batched", "batched@1d"]),
+        "matmul kind",
+    )
     n, k, m = (d(st.integers(1, d.side), label) for label in "nkm")
-    batch_a, batch_b = d(hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=2, min_side=1,
-                                                          max_side=3), "batch").input_shapes
+    batch_a, batch_b = d(
+        hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=2, min_side=1, max_side=3), "batch"
+    ).input_shapes
     shape_a = {"1d@1d": (k,), "1d@2d": (k,), "1d@batched": (k,)}.get(kind, (n, k))
     shape_b = {"1d@1d": (k,), "2d@1d": (k,), "batched@1d": (k,)}.get(kind, (k, m))
     if kind in ("batched", "batched@1d"):
@@ -159,8 +168,12 @@ def reduction(name: str, values: str) -> Callable[[Draw], Case]:
         x = getattr(d, values)(d.shape())
         axis = d.axis(x.ndim)
         keepdims = d(st.booleans(), "keepdims")
-        return Case([x], lambda t: getattr(t, name)(axis=axis, keepdims=keepdims),
-                    lambda a: getattr(np, name)(a, axis=axis, keepdims=keepdims))
+        return Case(
+            [x],
+            lambda t: getattr(t, name)(axis=axis, keepdims=keepdims),
+            lambda a: getattr(np, name)(a, axis=axis, keepdims=keepdims),
+        )
+
     return make
 
 
@@ -170,8 +183,11 @@ def case_var(d: Draw) -> Case:
     keepdims = d(st.booleans(), "keepdims")
     n = x.size if axis is None else int(np.prod([x.shape[a] for a in np.atleast_1d(axis)]))
     ddof = d(st.integers(0, 1), "ddof") if n > 1 else 0
-    return Case([x], lambda t: t.var(axis=axis, keepdims=keepdims, ddof=ddof),
-                lambda a: np.var(a, axis=axis, keepdims=keepdims, ddof=ddof))
+    return Case(
+        [x],
+        lambda t: t.var(axis=axis, keepdims=keepdims, ddof=ddof),
+        lambda a: np.var(a, axis=axis, keepdims=keepdims, ddof=ddof),
+    )
 
 
 def case_std(d: Draw) -> Case:
@@ -179,8 +195,11 @@ def case_std(d: Draw) -> Case:
     axis = d(st.sampled_from([-1, None, (0, -1)]), "axis")
     keepdims = d(st.booleans(), "keepdims")
     ddof = d(st.integers(0, 1), "ddof")
-    return Case([x], lambda t: t.std(axis=axis, keepdims=keepdims, ddof=ddof),
-                lambda a: np.std(a, axis=axis, keepdims=keepdims, ddof=ddof))
+    return Case(
+        [x],
+        lambda t: t.std(axis=axis, keepdims=keepdims, ddof=ddof),
+        lambda a: np.std(a, axis=axis, keepdims=keepdims, ddof=ddof),
+    )
 
 
 def case_clip_tensor(d: Draw) -> Case:
@@ -188,8 +207,11 @@ def case_clip_tensor(d: Draw) -> Case:
     sa, sl, sh = d.broadcast_shapes(3)
     lo = d.on_grid(sl)
     hi_offset = d.rng.integers(1, 4, size=sh) * 0.25
-    return Case([d.off_grid(sa), lo, hi_offset], lambda a, lo, off: mg.clip(a, lo, lo + off),
-                lambda a, lo, off: np.minimum(np.maximum(a, lo), lo + off))
+    return Case(
+        [d.off_grid(sa), lo, hi_offset],
+        lambda a, lo, off: mg.clip(a, lo, lo + off),
+        lambda a, lo, off: np.minimum(np.maximum(a, lo), lo + off),
+    )
 
 
 def case_squeeze(d: Draw) -> Case:
@@ -211,7 +233,7 @@ def case_flatten(d: Draw) -> Case:
     x = d.smooth(d.shape(min_dims=1))
     start = d(st.integers(0, x.ndim - 1), "start")
     end = d(st.integers(start, x.ndim - 1), "end")
-    shape = x.shape[:start] + (int(np.prod(x.shape[start:end + 1])),) + x.shape[end + 1:]
+    shape = x.shape[:start] + (int(np.prod(x.shape[start : end + 1])),) + x.shape[end + 1 :]
     return Case([x], lambda t: t.flatten(start, end), lambda a: a.reshape(shape))
 
 
@@ -223,8 +245,9 @@ def case_mean_function(d: Draw) -> Case:
 
 def case_reshape(d: Draw) -> Case:
     x = d.smooth(d.shape())
-    target = d(st.sampled_from([(-1,), x.shape[::-1], x.shape + (1,), (1,) + x.shape, (x.size,)]),
-               "new shape")
+    target = d(
+        st.sampled_from([(-1,), x.shape[::-1], x.shape + (1,), (1,) + x.shape, (x.size,)]), "new shape"
+    )
     return Case([x], lambda t: t.reshape(target), lambda a: a.reshape(target))
 
 
@@ -234,8 +257,13 @@ def case_transpose(d: Draw) -> Case:
     perm = tuple(d(st.permutations(range(x.ndim)), "perm"))
     if how == "negative perm":
         perm = tuple(p - x.ndim for p in perm)
-    fns = {"perm": lambda t: t.transpose(perm), "negative perm": lambda t: t.transpose(*perm),
-           "reverse": lambda t: t.transpose(), "T": lambda t: t.T, "permute": lambda t: t.permute(*perm)}
+    fns = {
+        "perm": lambda t: t.transpose(perm),
+        "negative perm": lambda t: t.transpose(*perm),
+        "reverse": lambda t: t.transpose(),
+        "T": lambda t: t.T,
+        "permute": lambda t: t.permute(*perm),
+    }
     axes = None if how in ("reverse", "T") else perm
     return Case([x], fns[how], lambda a: np.transpose(a, axes))
 
@@ -248,12 +276,14 @@ def case_swapaxes(d: Draw) -> Case:
 
 def case_broadcast_to(d: Draw) -> Case:
     shape = d.shape()
-    other = d(hnp.broadcastable_shapes(shape, min_dims=0, max_dims=4, min_side=1, max_side=d.side),
-              "other")
+    other = d(hnp.broadcastable_shapes(shape, min_dims=0, max_dims=4, min_side=1, max_side=d.side), "other")
     target = np.broadcast_shapes(shape, other)
     how = d(st.sampled_from(["method", "function", "expand"]), "how")
-    fns = {"method": lambda t: t.broadcast_to(target), "function": lambda t: mg.broadcast_to(t, target),
-           "expand": lambda t: t.expand(*target)}
+    fns = {
+        "method": lambda t: t.broadcast_to(target),
+        "function": lambda t: mg.broadcast_to(t, target),
+        "expand": lambda t: t.expand(*target),
+    }
     return Case([d.smooth(shape)], fns[how], lambda a: np.broadcast_to(a, target))
 
 
@@ -269,7 +299,7 @@ def draw_basic_index(d: Draw, shape: tuple[int, ...]) -> tuple:
         else:
             parts.append(slice(None))
     if parts and d(st.booleans(), "ellipsis"):
-        parts = parts[:d(st.integers(0, len(parts) - 1), "ellipsis at")] + [Ellipsis]
+        parts = parts[: d(st.integers(0, len(parts) - 1), "ellipsis at")] + [Ellipsis]
     if d(st.booleans(), "newaxis"):
         parts.insert(d(st.integers(0, len(parts)), "newaxis at"), None)
     return tuple(parts)
@@ -278,8 +308,9 @@ def draw_basic_index(d: Draw, shape: tuple[int, ...]) -> tuple:
 def draw_advanced_index(d: Draw, shape: tuple[int, ...]):
     """Integer arrays (repeats likely: the sides are small), lists and boolean masks."""
     n0 = shape[0]
-    kinds = ["array", "list", "mask", "mask on axis 0"] + (["two arrays", "slice then array"]
-                                                          if len(shape) >= 2 else [])
+    kinds = ["array", "list", "mask", "mask on axis 0"] + (
+        ["two arrays", "slice then array"] if len(shape) >= 2 else []
+    )
     kind = d(st.sampled_from(kinds), "advanced kind")
     index_shape = d(hnp.array_shapes(min_dims=1, max_dims=2, min_side=1, max_side=5), "index shape")
     if kind == "array":
@@ -310,8 +341,11 @@ def case_index_add(d: Draw) -> Case:
     index = draw_basic_index(d, shape) if d(st.booleans(), "basic") else draw_advanced_index(d, shape)
     g = d.smooth(np.zeros(shape)[index].shape)
     y = d.smooth(shape)
-    return Case([g], lambda t: (ops.index_add(t, index, shape) * y.astype(t.dtype)).sum(),
-                lambda a: np.sum(a * y[index]))
+    return Case(
+        [g],
+        lambda t: (ops.index_add(t, index, shape) * y.astype(t.dtype)).sum(),
+        lambda a: np.sum(a * y[index]),
+    )
 
 
 def case_concatenate(d: Draw) -> Case:
@@ -323,8 +357,7 @@ def case_concatenate(d: Draw) -> Case:
         s = list(shape)
         s[axis] = d(st.integers(1, 3), "length")
         arrays.append(d.smooth(tuple(s)))
-    return Case(arrays, lambda *ts: mg.concatenate(ts, axis=axis),
-                lambda *a: np.concatenate(a, axis=axis))
+    return Case(arrays, lambda *ts: mg.concatenate(ts, axis=axis), lambda *a: np.concatenate(a, axis=axis))
 
 
 def case_stack(d: Draw) -> Case:
@@ -341,7 +374,7 @@ CASES: dict[str, Callable[[Draw], Case]] = {
     "div": binary("smooth", "nonzero", lambda a, b: a / b, np.divide),
     "neg": unary("smooth", lambda x: -x, np.negative),
     "pow_scalar": case_pow_scalar,
-    "pow_tensor": binary("positive", "smooth", lambda a, b: a ** b, np.power),
+    "pow_tensor": binary("positive", "smooth", lambda a, b: a**b, np.power),
     "exp": unary("smooth", lambda x: x.exp(), np.exp),
     "exp_function": unary("smooth", mg.exp, np.exp),
     "log": unary("positive", lambda x: x.log(), np.log),
@@ -445,8 +478,7 @@ def test_float32_stays_float32_in_value_and_gradient(name, data):
         np.testing.assert_allclose(x32.grad.data, x64.grad.data, rtol=1e-4, atol=1e-4)
 
     # and the second derivative too
-    second = sum((x.grad * mg.Tensor(d.rng.standard_normal(x.shape), dtype=np.float32)).sum()
-                 for x in xs32)
+    second = sum((x.grad * mg.Tensor(d.rng.standard_normal(x.shape), dtype=np.float32)).sum() for x in xs32)
     if isinstance(second, mg.Tensor) and second.requires_grad:
         assert second.dtype == np.float32
         for x in xs32:
@@ -480,6 +512,7 @@ def kink_case(name: str, d: Draw) -> tuple[list, Callable, Callable]:
         def rule(x, w):
             kept = np.reshape(w, extreme.shape)
             return (share * kept,)
+
         return [x], lambda t: getattr(t, name)(axis=axis), rule
     rules = {
         "relu": (lambda t: t.relu(), lambda x, w: (w * (x > 0),)),  # 0 at x = 0
@@ -508,10 +541,28 @@ def test_gradient_at_kinks_is_the_documented_subgradient(name, data):
 
 
 SCALAR_EXPRESSIONS = [
-    "t + 2.5", "2.5 + t", "t - 2", "2 - t", "t * 3.0", "3 * t", "t / 7.0", "1 / t", "t ** 2",
-    "t ** 0.5", "2 ** t", "2.0 ** t", "np.float64(1.5) * t", "t * np.float64(1.5)",
-    "mg.maximum(t, 0.75)", "mg.minimum(0.75, t)", "mg.where(t > 1, t, 0.0)", "mg.where(t > 1, 0.0, t)",
-    "t.clip(0.75, 1.25)", "t.clip(np.float64(0.75), None)", "t.mean()", "t.var()",
+    "t + 2.5",
+    "2.5 + t",
+    "t - 2",
+    "2 - t",
+    "t * 3.0",
+    "3 * t",
+    "t / 7.0",
+    "1 / t",
+    "t ** 2",
+    "t ** 0.5",
+    "2 ** t",
+    "2.0 ** t",
+    "np.float64(1.5) * t",
+    "t * np.float64(1.5)",
+    "mg.maximum(t, 0.75)",
+    "mg.minimum(0.75, t)",
+    "mg.where(t > 1, t, 0.0)",
+    "mg.where(t > 1, 0.0, t)",
+    "t.clip(0.75, 1.25)",
+    "t.clip(np.float64(0.75), None)",
+    "t.mean()",
+    "t.var()",
     "t.astype(np.float64).astype(np.float32)",
 ]
 
@@ -576,10 +627,13 @@ def test_max_over_tuple_axis_with_ties_and_keepdims():
     np.testing.assert_allclose(x.grad.data, [[[third, third], [0, third]], [[0, half], [half, 0]]])
 
 
-@pytest.mark.parametrize("fn, grad_a, grad_b", [
-    (mg.maximum, [0.0, 0.5, 1.0], [1.0, 0.5, 0.0]),
-    (mg.minimum, [1.0, 0.5, 0.0], [0.0, 0.5, 1.0]),
-])
+@pytest.mark.parametrize(
+    "fn, grad_a, grad_b",
+    [
+        (mg.maximum, [0.0, 0.5, 1.0], [1.0, 0.5, 0.0]),
+        (mg.minimum, [1.0, 0.5, 0.0], [0.0, 0.5, 1.0]),
+    ],
+)
 def test_maximum_minimum_ties_split_half_half(fn, grad_a, grad_b):
     a = mg.Tensor([1.0, 2.0, 3.0], requires_grad=True)
     b = mg.Tensor([3.0, 2.0, 1.0], requires_grad=True)
@@ -596,11 +650,14 @@ def test_maximum_tie_with_a_broadcast_operand_sums_the_halves():
     assert c.grad.item() == 2.0  # 1 from x[0] < c, plus 1/2 + 1/2 from the two ties
 
 
-@pytest.mark.parametrize("fn, expected", [
-    (lambda x: x.relu(), [0.0, 0.0, 1.0]),
-    (lambda x: x.abs(), [-1.0, 0.0, 1.0]),
-    (lambda x: x.clip(-1.0, 0.0), [1.0, 1.0, 0.0]),  # bounds included, as PyTorch's clamp
-])
+@pytest.mark.parametrize(
+    "fn, expected",
+    [
+        (lambda x: x.relu(), [0.0, 0.0, 1.0]),
+        (lambda x: x.abs(), [-1.0, 0.0, 1.0]),
+        (lambda x: x.clip(-1.0, 0.0), [1.0, 1.0, 0.0]),  # bounds included, as PyTorch's clamp
+    ],
+)
 def test_kinks_use_the_documented_subgradient(fn, expected):
     x = mg.Tensor([-1.0, 0.0, 1.0], requires_grad=True)
     fn(x).sum().backward()
@@ -610,10 +667,10 @@ def test_kinks_use_the_documented_subgradient(fn, expected):
 def test_pow_with_zero_exponent_has_zero_gradient_even_at_zero():
     x = mg.Tensor([0.0, 2.0], requires_grad=True)
     p = mg.Tensor([0.0, 0.0], requires_grad=True)
-    (x ** 0).sum().backward()
+    (x**0).sum().backward()
     np.testing.assert_array_equal(x.grad.data, [0.0, 0.0])
     x.grad = None
-    (x ** p).sum().backward()
+    (x**p).sum().backward()
     np.testing.assert_array_equal(x.grad.data, [0.0, 0.0])
     np.testing.assert_allclose(p.grad.data, [0.0, np.log(2.0)])  # d/dp a^p = a^p log a, 0 at a = 0
 
@@ -628,8 +685,10 @@ def test_constants_mixed_with_tensors_get_no_gradient_and_lists_are_lifted():
     stacked = mg.stack([x, [1.0, 1.0]], axis=1)
     np.testing.assert_array_equal(joined.data, [1.0, 2.0, 5.0, 6.0, 7.0])
     np.testing.assert_array_equal(stacked.data, [[1.0, 1.0], [2.0, 1.0]])
-    ((joined * mg.Tensor([1.0, 2.0, 3.0, 4.0, 5.0])).sum()
-     + (stacked * mg.Tensor([[10.0, 20.0], [30.0, 40.0]])).sum()).backward()
+    (
+        (joined * mg.Tensor([1.0, 2.0, 3.0, 4.0, 5.0])).sum()
+        + (stacked * mg.Tensor([[10.0, 20.0], [30.0, 40.0]])).sum()
+    ).backward()
     np.testing.assert_array_equal(x.grad.data, [1.0 + 10.0, 2.0 + 30.0])
     assert c.grad is None
     y = mg.Tensor([1.0, -1.0], requires_grad=True)
@@ -667,22 +726,27 @@ def test_boolean_mask_selects_and_routes_gradient():
 # ---------------------------------------------------------------- errors of ops.py
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda x: x.sum(axis=2), r"axis 2 is out of range for a tensor with 2 dimensions"),
-    (lambda x: x.max(axis=(0, -3)), r"axis -3 is out of range"),
-    (lambda x: x.clip(), r"clip\(\) needs at least one of min and max"),
-    (lambda x: x @ mg.Tensor(3.0), r"matmul: operands must have at least one dimension"),
-    (lambda x: x @ mg.Tensor(np.ones((2, 3))),
-     r"matmul: shapes \(2, 3\) and \(2, 3\) do not align \(3 != 2\)"),
-    (lambda x: x[:, :0].max(), r"max\(\) over an axis of length 0 \(shape \(2, 0\), axis None\)"),
-    (lambda x: x[:0].min(axis=0), r"min\(\) over an axis of length 0 \(shape \(0, 3\), axis 0\)"),
-    (lambda x: x.transpose(0, 0), r"transpose: axes \(0, 0\) are not a permutation of 2 axes"),
-    (lambda x: x.transpose(0), r"are not a permutation of 2 axes"),
-    (lambda x: mg.concatenate([]), r"concatenate\(\) needs at least one tensor"),
-    (lambda x: mg.stack([]), r"stack\(\) needs at least one tensor"),
-    (lambda x: mg.stack([x, x], axis=3), r"axis 3 is out of range for stacking 2-d tensors"),
-    (lambda x: mg.stack([x, x], axis=-4), r"axis -4 is out of range for stacking 2-d tensors"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda x: x.sum(axis=2), r"axis 2 is out of range for a tensor with 2 dimensions"),
+        (lambda x: x.max(axis=(0, -3)), r"axis -3 is out of range"),
+        (lambda x: x.clip(), r"clip\(\) needs at least one of min and max"),
+        (lambda x: x @ mg.Tensor(3.0), r"matmul: operands must have at least one dimension"),
+        (
+            lambda x: x @ mg.Tensor(np.ones((2, 3))),
+            r"matmul: shapes \(2, 3\) and \(2, 3\) do not align \(3 != 2\)",
+        ),
+        (lambda x: x[:, :0].max(), r"max\(\) over an axis of length 0 \(shape \(2, 0\), axis None\)"),
+        (lambda x: x[:0].min(axis=0), r"min\(\) over an axis of length 0 \(shape \(0, 3\), axis 0\)"),
+        (lambda x: x.transpose(0, 0), r"transpose: axes \(0, 0\) are not a permutation of 2 axes"),
+        (lambda x: x.transpose(0), r"are not a permutation of 2 axes"),
+        (lambda x: mg.concatenate([]), r"concatenate\(\) needs at least one tensor"),
+        (lambda x: mg.stack([]), r"stack\(\) needs at least one tensor"),
+        (lambda x: mg.stack([x, x], axis=3), r"axis 3 is out of range for stacking 2-d tensors"),
+        (lambda x: mg.stack([x, x], axis=-4), r"axis -4 is out of range for stacking 2-d tensors"),
+    ],
+)
 def test_op_errors_say_what_was_expected(call, message):
     x = mg.Tensor(np.ones((2, 3)), requires_grad=True)
     with pytest.raises(ValueError, match=message):

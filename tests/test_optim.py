@@ -50,7 +50,7 @@ def adam_by_hand(lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
     for t in range(1, STEPS + 1):
         g = loss_grad(p) + weight_decay * p
         m = betas[0] * m + (1 - betas[0]) * g
-        v = betas[1] * v + (1 - betas[1]) * g ** 2
+        v = betas[1] * v + (1 - betas[1]) * g**2
         m_hat, v_hat = m / (1 - betas[0] ** t), v / (1 - betas[1] ** t)
         p = p - lr * m_hat / (np.sqrt(v_hat) + eps)
         trajectory.append(p)
@@ -96,6 +96,7 @@ def test_variants_really_differ():
 
 def test_first_steps_in_numbers():
     """Two steps on p = [1, -2] with gradient g = p (loss 0.5 |p|^2), written out."""
+
     def two_steps(opt_factory):
         p = nn.Parameter([1.0, -2.0])
         opt = opt_factory([p])
@@ -106,12 +107,16 @@ def test_first_steps_in_numbers():
         return p.data
 
     # momentum: b1 = g0 = p0; p1 = p0 - 0.1 p0 = 0.9 p0; b2 = 0.5 b1 + p1 = 1.4 p0; p2 = 0.9 p0 - 0.14 p0
-    np.testing.assert_allclose(two_steps(lambda ps: optim.SGD(ps, lr=0.1, momentum=0.5)),
-                               0.76 * np.array([1.0, -2.0]), rtol=1e-14)
+    np.testing.assert_allclose(
+        two_steps(lambda ps: optim.SGD(ps, lr=0.1, momentum=0.5)), 0.76 * np.array([1.0, -2.0]), rtol=1e-14
+    )
     # nesterov: step 1 uses g + mu b = 1.5 p0 -> p1 = 0.85 p0; b2 = 0.5 p0 + 0.85 p0 = 1.35 p0,
     # step 2 uses p1 + 0.5 b2 = 1.525 p0 -> p2 = 0.85 p0 - 0.1525 p0
-    np.testing.assert_allclose(two_steps(lambda ps: optim.SGD(ps, lr=0.1, momentum=0.5, nesterov=True)),
-                               0.6975 * np.array([1.0, -2.0]), rtol=1e-14)
+    np.testing.assert_allclose(
+        two_steps(lambda ps: optim.SGD(ps, lr=0.1, momentum=0.5, nesterov=True)),
+        0.6975 * np.array([1.0, -2.0]),
+        rtol=1e-14,
+    )
     # Adam's first step, thanks to bias correction, is lr * g / (|g| + eps) = lr * sign(g) (eps = 0)
     p = nn.Parameter([3.0, -0.001])
     opt = optim.Adam([p], lr=0.1, eps=0.0)
@@ -120,10 +125,14 @@ def test_first_steps_in_numbers():
     np.testing.assert_allclose(p.data, [2.9, 0.099], rtol=1e-14)
 
 
-@pytest.mark.parametrize("make_opt", [
-    lambda ps: optim.SGD(ps, lr=0.05, momentum=0.9, weight_decay=0.1, nesterov=True),
-    lambda ps: optim.Adam(ps, lr=0.1, weight_decay=0.1),
-], ids=["sgd", "adam"])
+@pytest.mark.parametrize(
+    "make_opt",
+    [
+        lambda ps: optim.SGD(ps, lr=0.05, momentum=0.9, weight_decay=0.1, nesterov=True),
+        lambda ps: optim.Adam(ps, lr=0.1, weight_decay=0.1),
+    ],
+    ids=["sgd", "adam"],
+)
 def test_float32_stays_float32(make_opt):
     got32 = run_minigrad(make_opt, dtype=np.float32)
     got64 = run_minigrad(make_opt, dtype=np.float64)
@@ -190,19 +199,22 @@ def test_works_with_model_parameters_generator():
     assert len(opt.params) == 4
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda p: optim.SGD(p, lr=-0.1), "lr must be >= 0"),
-    (lambda p: optim.SGD(p, lr=float("nan")), "lr must be >= 0"),
-    (lambda p: optim.SGD(p, lr=0.1, momentum=-0.5), "momentum must be >= 0"),
-    (lambda p: optim.SGD(p, lr=0.1, weight_decay=-1), "weight_decay must be >= 0"),
-    (lambda p: optim.SGD(p, lr=0.1, nesterov=True), "nesterov=True needs momentum > 0"),
-    (lambda p: optim.Adam(p, lr=-1e-3), "lr must be >= 0"),
-    (lambda p: optim.Adam(p, betas=(1.0, 0.999)), r"betas\[0\] must be >= 0.0 and < 1.0"),
-    (lambda p: optim.Adam(p, betas=(0.9, -0.1)), r"betas\[1\] must be >= 0.0 and < 1.0"),
-    (lambda p: optim.Adam(p, betas=(0.9,)), "betas must be a pair"),
-    (lambda p: optim.Adam(p, eps=-1e-8), "eps must be >= 0"),
-    (lambda p: optim.Adam(p, weight_decay=-0.1), "weight_decay must be >= 0"),
-])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda p: optim.SGD(p, lr=-0.1), "lr must be >= 0"),
+        (lambda p: optim.SGD(p, lr=float("nan")), "lr must be >= 0"),
+        (lambda p: optim.SGD(p, lr=0.1, momentum=-0.5), "momentum must be >= 0"),
+        (lambda p: optim.SGD(p, lr=0.1, weight_decay=-1), "weight_decay must be >= 0"),
+        (lambda p: optim.SGD(p, lr=0.1, nesterov=True), "nesterov=True needs momentum > 0"),
+        (lambda p: optim.Adam(p, lr=-1e-3), "lr must be >= 0"),
+        (lambda p: optim.Adam(p, betas=(1.0, 0.999)), r"betas\[0\] must be >= 0.0 and < 1.0"),
+        (lambda p: optim.Adam(p, betas=(0.9, -0.1)), r"betas\[1\] must be >= 0.0 and < 1.0"),
+        (lambda p: optim.Adam(p, betas=(0.9,)), "betas must be a pair"),
+        (lambda p: optim.Adam(p, eps=-1e-8), "eps must be >= 0"),
+        (lambda p: optim.Adam(p, weight_decay=-0.1), "weight_decay must be >= 0"),
+    ],
+)
 def test_bad_hyperparameters_are_refused(make, message):
     with pytest.raises(ValueError, match=message):
         make([nn.Parameter([1.0])])
@@ -244,15 +256,23 @@ def test_gradient_of_the_wrong_shape_is_reported():
 # torch.optim on p = 1.5 (a 0-d float64 parameter), loss p^3 - 2p, four steps; numbers printed by
 # torch 2.13 and typed in here (torch is not a dependency)
 TORCH_0D = {
-    "sgd_momentum": (dict(lr=0.1, momentum=0.9),
-                     [1.025, 0.48231249999999987, 0.12410614570312488, -0.0029002737844481805]),
-    "sgd_momentum_wd": (dict(lr=0.1, momentum=0.9, weight_decay=0.1),
-                        [1.01, 0.45287, 0.08539692892999998, -0.04837059496350267]),
-    "sgd_nesterov_wd": (dict(lr=0.05, momentum=0.5, weight_decay=0.2, nesterov=True),
-                        [1.12125, 0.9084358984375001, 0.8026161255139492, 0.7591600151690179]),
+    "sgd_momentum": (
+        dict(lr=0.1, momentum=0.9),
+        [1.025, 0.48231249999999987, 0.12410614570312488, -0.0029002737844481805],
+    ),
+    "sgd_momentum_wd": (
+        dict(lr=0.1, momentum=0.9, weight_decay=0.1),
+        [1.01, 0.45287, 0.08539692892999998, -0.04837059496350267],
+    ),
+    "sgd_nesterov_wd": (
+        dict(lr=0.05, momentum=0.5, weight_decay=0.2, nesterov=True),
+        [1.12125, 0.9084358984375001, 0.8026161255139492, 0.7591600151690179],
+    ),
     "adam": (dict(lr=0.1), [1.4000000002105264, 1.3010272718528413, 1.203988215792399, 1.1099541199711138]),
-    "adam_wd": (dict(lr=0.1, weight_decay=0.5),
-                [1.4000000001818182, 1.3008878165743192, 1.20342271183639, 1.1084867619398575]),
+    "adam_wd": (
+        dict(lr=0.1, weight_decay=0.5),
+        [1.4000000001818182, 1.3008878165743192, 1.20342271183639, 1.1084867619398575],
+    ),
 }
 
 
@@ -265,7 +285,7 @@ def test_zero_dimensional_parameters_match_torch_optim(case):
     got = []
     for _ in range(4):
         opt.zero_grad()
-        (p ** 3 - 2.0 * p).backward()
+        (p**3 - 2.0 * p).backward()
         opt.step()
         got.append(float(p.data))
     np.testing.assert_allclose(got, expected, rtol=1e-13, atol=1e-15)
@@ -275,6 +295,7 @@ def test_zero_dimensional_parameters_match_torch_optim(case):
 
 
 # ---------------------------------------------------------------- state_dict and resuming
+
 
 def _problem(seed=0):
     rng = np.random.default_rng(seed)
@@ -323,7 +344,7 @@ def test_a_resumed_run_continues_exactly_as_an_uninterrupted_one(name, tmp_path)
     # without the optimizer's state the run does not continue the same way (the test can fail)
     model, _ = _problem()
     opt = make(model.parameters())
-    model.load_state_dict({k[len("model."):]: v for k, v in mg.load(path).items() if k.startswith("model.")})
+    model.load_state_dict({k[len("model.") :]: v for k, v in mg.load(path).items() if k.startswith("model.")})
     _train(model, opt, batches[n:])
     assert any(not np.allclose(model.state_dict()[k], uninterrupted[k], rtol=1e-6) for k in uninterrupted)
 
@@ -334,8 +355,15 @@ def test_state_dict_contents_are_flat_numeric_copies():
     (p * p).sum().backward()
     opt.step()
     state = opt.state_dict()
-    assert set(state) == {"hyper.lr", "hyper.betas", "hyper.eps", "hyper.weight_decay",
-                          "state.0.step", "state.0.m", "state.0.v"}  # q had no gradient: no state
+    assert set(state) == {
+        "hyper.lr",
+        "hyper.betas",
+        "hyper.eps",
+        "hyper.weight_decay",
+        "state.0.step",
+        "state.0.m",
+        "state.0.v",
+    }  # q had no gradient: no state
     assert state["state.0.step"] == 1 and state["state.0.step"].dtype.kind == "i"
     np.testing.assert_allclose(state["hyper.betas"], [0.8, 0.9])
     state["state.0.m"][...] = 99.0  # a copy: the optimizer is not changed through it
@@ -349,23 +377,30 @@ def test_load_state_dict_restores_hyperparameters_and_dtype():
     source = optim.SGD([p], lr=0.3, momentum=0.5, nesterov=True)
     p.grad = mg.Tensor(np.ones(3, dtype=np.float32))
     source.step()
-    state = {k: (v.astype(np.float64) if k.startswith("state") else v)
-             for k, v in source.state_dict().items()}
+    state = {
+        k: (v.astype(np.float64) if k.startswith("state") else v) for k, v in source.state_dict().items()
+    }
     target = optim.SGD([nn.Parameter(np.zeros(3, dtype=np.float32))], lr=0.01, momentum=0.1)
     target.load_state_dict(state)
     assert (target.lr, target.momentum, target.nesterov) == (0.3, 0.5, True)
     assert target.state[0]["momentum_buffer"].dtype == np.float32
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda s: s.pop("hyper.lr"), r"expected the hyperparameters"),
-    (lambda s: s.update({"state.0.bogus": np.zeros(2)}), r"unexpected key 'state.0.bogus'"),
-    (lambda s: s.update({"state.5.m": np.zeros(2)}), r"is for parameter 5, but the optimizer has 1"),
-    (lambda s: s.update({"state.0.m": np.zeros(3)}), r"has shape \(3,\) but the parameter has shape \(2,\)"),
-    (lambda s: s.pop("state.0.v"), r"parameter 0 has state \['m', 'step'\] but not \['v'\]"),
-    (lambda s: s.update({"state.0.step": np.array(1.5)}), r"must be an integer >= 0"),
-    (lambda s: s.update({"hyper.lr": np.array(-1.0)}), r"lr must be >= 0"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda s: s.pop("hyper.lr"), r"expected the hyperparameters"),
+        (lambda s: s.update({"state.0.bogus": np.zeros(2)}), r"unexpected key 'state.0.bogus'"),
+        (lambda s: s.update({"state.5.m": np.zeros(2)}), r"is for parameter 5, but the optimizer has 1"),
+        (
+            lambda s: s.update({"state.0.m": np.zeros(3)}),
+            r"has shape \(3,\) but the parameter has shape \(2,\)",
+        ),
+        (lambda s: s.pop("state.0.v"), r"parameter 0 has state \['m', 'step'\] but not \['v'\]"),
+        (lambda s: s.update({"state.0.step": np.array(1.5)}), r"must be an integer >= 0"),
+        (lambda s: s.update({"hyper.lr": np.array(-1.0)}), r"lr must be >= 0"),
+    ],
+)
 def test_a_bad_optimizer_state_is_refused_and_changes_nothing(change, message):
     p = nn.Parameter([1.0, 2.0])
     opt = optim.Adam([p], lr=0.1)
@@ -385,6 +420,8 @@ def test_the_state_of_one_optimizer_does_not_load_into_another_kind():
         optim.SGD([p], lr=0.1).load_state_dict(optim.Adam([p]).state_dict())
     with pytest.raises(TypeError, match="expects a mapping"):
         optim.SGD([p], lr=0.1).load_state_dict([1, 2])
+
+
 def test_optimizer_zero_grad_clears_like_module_zero_grad():
     model = nn.Linear(3, 2, seed=0)
     extra = mg.Tensor(np.ones(2, dtype=np.float32), requires_grad=True)

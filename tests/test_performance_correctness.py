@@ -148,8 +148,11 @@ def test_matmul_checks_shapes_only_when_numpy_refuses_them_and_says_why():
     np.testing.assert_array_equal(w.grad.data, np.full((1, 3, 5), 8.0))
 
 
-@given(st.lists(st.integers(-4, 8), max_size=12), st.sampled_from([-100, -1, 0, 2, 5, 7]),
-       st.sampled_from([np.int64, np.int32, np.int8]))
+@given(
+    st.lists(st.integers(-4, 8), max_size=12),
+    st.sampled_from([-100, -1, 0, 2, 5, 7]),
+    st.sampled_from([np.int64, np.int32, np.int8]),
+)
 @settings(max_examples=50, deadline=None)
 def test_target_check_agrees_with_the_elementwise_definition(values, ignore, dtype):
     n_classes = 5
@@ -171,8 +174,9 @@ def test_reduce_means_over_every_entry_of_a_2d_loss():
     loss = F.binary_cross_entropy_with_logits(x, y)
     by_hand = np.maximum(x, 0) - x * y + np.log1p(np.exp(-np.abs(x)))
     np.testing.assert_allclose(loss.data, by_hand.mean(), rtol=1e-12)
-    np.testing.assert_allclose(F.binary_cross_entropy_with_logits(x, y, reduction="sum").data,
-                               by_hand.sum(), rtol=1e-12)
+    np.testing.assert_allclose(
+        F.binary_cross_entropy_with_logits(x, y, reduction="sum").data, by_hand.sum(), rtol=1e-12
+    )
 
 
 # ====================================================================== optimizers in place
@@ -196,14 +200,16 @@ def adam_reference(p, g, state, lr, betas, eps, weight_decay):
         g = g + weight_decay * p
     m = state["m"] = beta1 * state.get("m", np.zeros_like(p)) + (1 - beta1) * g
     v = state["v"] = beta2 * state.get("v", np.zeros_like(p)) + (1 - beta2) * (g * g)
-    m_hat, v_hat = m / (1 - beta1 ** t), v / (1 - beta2 ** t)
+    m_hat, v_hat = m / (1 - beta1**t), v / (1 - beta2**t)
     return p - lr * m_hat / (np.sqrt(v_hat) + eps)
 
 
-SGD_SETTINGS = [dict(momentum=0.0, weight_decay=0.0, nesterov=False),
-                dict(momentum=0.0, weight_decay=0.01, nesterov=False),
-                dict(momentum=0.9, weight_decay=0.0, nesterov=False),
-                dict(momentum=0.9, weight_decay=0.01, nesterov=True)]
+SGD_SETTINGS = [
+    dict(momentum=0.0, weight_decay=0.0, nesterov=False),
+    dict(momentum=0.0, weight_decay=0.01, nesterov=False),
+    dict(momentum=0.9, weight_decay=0.0, nesterov=False),
+    dict(momentum=0.9, weight_decay=0.01, nesterov=True),
+]
 
 
 def run_steps(make_opt, reference, dtype, steps=5):
@@ -227,15 +233,19 @@ def run_steps(make_opt, reference, dtype, steps=5):
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("kw", SGD_SETTINGS, ids=lambda kw: "-".join(f"{k}={v}" for k, v in kw.items()))
 def test_sgd_in_place_update_equals_the_formula_exactly(dtype, kw):
-    run_steps(lambda ps: mg.optim.SGD(ps, lr=0.1, **kw),
-              lambda p, g, s: sgd_reference(p, g, s, 0.1, **kw), dtype)
+    run_steps(
+        lambda ps: mg.optim.SGD(ps, lr=0.1, **kw), lambda p, g, s: sgd_reference(p, g, s, 0.1, **kw), dtype
+    )
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("weight_decay", [0.0, 0.01])
 def test_adam_in_place_update_equals_the_formula_exactly(dtype, weight_decay):
-    run_steps(lambda ps: mg.optim.Adam(ps, lr=0.01, weight_decay=weight_decay),
-              lambda p, g, s: adam_reference(p, g, s, 0.01, (0.9, 0.999), 1e-8, weight_decay), dtype)
+    run_steps(
+        lambda ps: mg.optim.Adam(ps, lr=0.01, weight_decay=weight_decay),
+        lambda p, g, s: adam_reference(p, g, s, 0.01, (0.9, 0.999), 1e-8, weight_decay),
+        dtype,
+    )
 
 
 def test_sgd_momentum_buffer_is_not_the_gradient_and_survives_a_step():
@@ -254,7 +264,7 @@ def test_sgd_momentum_buffer_is_not_the_gradient_and_survives_a_step():
 
 def assert_separate(*arrays):
     for i, a in enumerate(arrays):
-        for b in arrays[i + 1:]:
+        for b in arrays[i + 1 :]:
             assert not np.shares_memory(a, b)
 
 
@@ -268,9 +278,18 @@ def test_leaf_gradients_never_share_memory_with_the_seed_or_each_other():
     np.testing.assert_array_equal(seed.data, [1.0, -1.0])
 
 
-@pytest.mark.parametrize("make", [lambda x: x.reshape(2, 2), lambda x: x.T, lambda x: x[::1],
-                                  lambda x: x.swapaxes(0, 1), lambda x: x + x, lambda x: x * 1.0],
-                         ids=["reshape", "T", "slice", "swapaxes", "x+x", "x*1"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda x: x.reshape(2, 2),
+        lambda x: x.T,
+        lambda x: x[::1],
+        lambda x: x.swapaxes(0, 1),
+        lambda x: x + x,
+        lambda x: x * 1.0,
+    ],
+    ids=["reshape", "T", "slice", "swapaxes", "x+x", "x*1"],
+)
 def test_views_and_passed_through_gradients_are_copied_into_grad(make):
     x = leaf(np.arange(4.0).reshape(2, 2))
     out = make(x)
@@ -310,6 +329,7 @@ def test_a_gradient_made_by_a_rule_or_shown_to_a_hook_is_stored_as_a_copy():
             fresh = g.data * 2.0
             made.append(fresh)
             return (mg.Tensor._wrap(fresh),)
+
         return record(a.data * 2.0, (a,), "scale", backward)
 
     x = leaf([1.0, 2.0])
@@ -425,14 +445,16 @@ def test_sum_backward_needs_a_reshape_only_for_inner_axes():
     np.testing.assert_array_equal(x.grad.data, [[1.0] * 3, [2.0] * 3])
 
 
-@given(st.lists(st.sampled_from([1, 2, 3]), min_size=0, max_size=3), st.integers(0, 2),
-       st.integers(0, 2**31 - 1))
+@given(
+    st.lists(st.sampled_from([1, 2, 3]), min_size=0, max_size=3), st.integers(0, 2), st.integers(0, 2**31 - 1)
+)
 @settings(max_examples=40, deadline=None)
 def test_sum_to_size_undoes_any_broadcast(shape, extra_axes, seed):
     rng = np.random.default_rng(seed)
     shape = tuple(shape)
-    big = tuple(rng.integers(1, 4, extra_axes)) + tuple(n if n != 1 else int(rng.integers(1, 4))
-                                                        for n in shape)
+    big = tuple(rng.integers(1, 4, extra_axes)) + tuple(
+        n if n != 1 else int(rng.integers(1, 4)) for n in shape
+    )
     g = rng.standard_normal(big)
     got = mg.Tensor(g).sum_to_size(shape)
     lead = len(big) - len(shape)
@@ -442,12 +464,17 @@ def test_sum_to_size_undoes_any_broadcast(shape, extra_axes, seed):
     np.testing.assert_allclose(got.data, expected.reshape(shape), rtol=1e-12)
 
 
-@pytest.mark.parametrize("op, grad", [(lambda x: x.max(), [0.0, 0.5, 0.5]),
-                                      (lambda x: x.min(), [1.0, 0.0, 0.0]),
-                                      (lambda x: x.clip(1.0, 2.0).sum(), [1.0, 0.0, 0.0]),
-                                      (lambda x: mg.maximum(x, 3.0).sum(), [0.0, 0.5, 0.5]),
-                                      (lambda x: mg.minimum(x, 3.0).sum(), [1.0, 0.5, 0.5])],
-                         ids=["max", "min", "clip", "maximum", "minimum"])
+@pytest.mark.parametrize(
+    "op, grad",
+    [
+        (lambda x: x.max(), [0.0, 0.5, 0.5]),
+        (lambda x: x.min(), [1.0, 0.0, 0.0]),
+        (lambda x: x.clip(1.0, 2.0).sum(), [1.0, 0.0, 0.0]),
+        (lambda x: mg.maximum(x, 3.0).sum(), [0.0, 0.5, 0.5]),
+        (lambda x: mg.minimum(x, 3.0).sum(), [1.0, 0.5, 0.5]),
+    ],
+    ids=["max", "min", "clip", "maximum", "minimum"],
+)
 def test_masks_built_in_the_backward_pass_split_ties_as_before(op, grad):
     x = leaf([1.0, 3.0, 3.0])
     op(x).backward()
@@ -460,9 +487,17 @@ def test_every_way_of_naming_one_axis_gives_the_same_sum(axis):
     np.testing.assert_array_equal(mg.Tensor(a).sum(axis=axis).data, a.sum(axis=1))
 
 
-@pytest.mark.parametrize("tensor_dtype, scalar, expected", [
-    (np.float32, 2.5, np.float32), (np.float32, 2, np.float32), (np.float32, np.float64(2.5), np.float32),
-    (np.float64, True, np.float64), (np.int64, 2.5, np.float64), (np.int32, 3, np.int32)])
+@pytest.mark.parametrize(
+    "tensor_dtype, scalar, expected",
+    [
+        (np.float32, 2.5, np.float32),
+        (np.float32, 2, np.float32),
+        (np.float32, np.float64(2.5), np.float32),
+        (np.float64, True, np.float64),
+        (np.int64, 2.5, np.float64),
+        (np.int32, 3, np.int32),
+    ],
+)
 def test_python_and_numpy_scalars_take_the_tensors_dtype(tensor_dtype, scalar, expected):
     t = mg.Tensor(np.ones(2, dtype=tensor_dtype))
     assert (t * scalar).dtype == expected and (scalar + t).dtype == expected
@@ -491,9 +526,14 @@ MASKED_OPS = {
     "clip": (lambda x: x.clip(-0.5, 0.5), lambda a, w: w * ((a >= -0.5) & (a <= 0.5))),
     "where": (lambda x: mg.where(x.data > 0, x, 0.0), lambda a, w: w * (a > 0)),
     "maximum": (lambda x: mg.maximum(x, 0.25), lambda a, w: w * (a > 0.25) + 0.5 * w * (a == 0.25)),
-    "max axis 1": (lambda x: x.max(axis=1, keepdims=True),
-                   lambda a, w: w * (a == a.max(axis=1, keepdims=True))
-                   / (a == a.max(axis=1, keepdims=True)).sum(axis=1, keepdims=True)),
+    "max axis 1": (
+        lambda x: x.max(axis=1, keepdims=True),
+        lambda a, w: (
+            w
+            * (a == a.max(axis=1, keepdims=True))
+            / (a == a.max(axis=1, keepdims=True)).sum(axis=1, keepdims=True)
+        ),
+    ),
 }
 
 
@@ -511,5 +551,6 @@ def test_boolean_mask_gradients_equal_the_float_mask_formula(name, ties, dtype):
     w = np.random.default_rng(10).standard_normal(out.shape).astype(dtype)
     (out * mg.Tensor(w)).sum().backward()
     assert x.grad.dtype == dtype
-    np.testing.assert_allclose(x.grad.data, np.broadcast_to(by_hand(a, w), a.shape).astype(dtype),
-                               rtol=1e-6, atol=0)
+    np.testing.assert_allclose(
+        x.grad.data, np.broadcast_to(by_hand(a, w), a.shape).astype(dtype), rtol=1e-6, atol=0
+    )

@@ -133,8 +133,9 @@ def test_loss_surface_grid_matches_one_model_at_a_time():
 
     def loss_at(W):  # W: (2, M)
         z = mg.Tensor(X) @ W + b
-        return F.binary_cross_entropy_with_logits(z, np.broadcast_to(y[:, None], z.shape),
-                                                  reduction="none").mean(axis=0)
+        return F.binary_cross_entropy_with_logits(
+            z, np.broadcast_to(y[:, None], z.shape), reduction="none"
+        ).mean(axis=0)
 
     surface = diagnostics.loss_surface_data(loss_at, np.linspace(-2, 2, 5), np.linspace(-1, 3, 4))
     assert surface.loss.shape == surface.grad1.shape == (4, 5)
@@ -143,8 +144,9 @@ def test_loss_surface_grid_matches_one_model_at_a_time():
         single = F.binary_cross_entropy_with_logits(mg.Tensor(X) @ w + b, y)
         single.backward()
         assert surface.loss[i, j] == pytest.approx(single.item(), abs=1e-14)
-        np.testing.assert_allclose([surface.grad1[i, j], surface.grad2[i, j]], w.grad.data,
-                                   rtol=0, atol=1e-14)
+        np.testing.assert_allclose(
+            [surface.grad1[i, j], surface.grad2[i, j]], w.grad.data, rtol=0, atol=1e-14
+        )
     with pytest.raises(ValueError, match="one loss per column"):
         diagnostics.loss_surface_data(lambda W: W.sum(), [0.0, 1.0], [0.0, 1.0])
 
@@ -163,8 +165,9 @@ def test_confusion_counts():
 
 def test_probability_grid_covers_the_data():
     X = np.array([[0.0, -1.0], [2.0, 3.0]])
-    xx, yy, P = diagnostics.probability_grid(lambda pts: np.column_stack([pts[:, 0] > 1, pts[:, 0] <= 1]), X,
-                                      resolution=11, padding=0.1)
+    xx, yy, P = diagnostics.probability_grid(
+        lambda pts: np.column_stack([pts[:, 0] > 1, pts[:, 0] <= 1]), X, resolution=11, padding=0.1
+    )
     assert xx.shape == yy.shape == (11, 11) and P.shape == (11, 11, 2)
     assert xx.min() == pytest.approx(-0.2) and xx.max() == pytest.approx(2.2)
     assert yy.min() == pytest.approx(-1.4) and yy.max() == pytest.approx(3.4)
@@ -208,8 +211,9 @@ def _three_classes():
 
 def draw_binary_regions(ax):
     X, y, w, b = _toy_problem()
-    return plot.decision_regions(lambda P: np.column_stack([1 - sigmoid(P @ w + b), sigmoid(P @ w + b)]),
-                                 X, y, ax=ax)
+    return plot.decision_regions(
+        lambda P: np.column_stack([1 - sigmoid(P @ w + b), sigmoid(P @ w + b)]), X, y, ax=ax
+    )
 
 
 def draw_multiclass_regions(ax):
@@ -218,8 +222,12 @@ def draw_multiclass_regions(ax):
 
 
 def draw_loss_curves(ax):
-    history = {"train_loss": [1.0, 0.5, 0.3], "test_loss": [1.1, 0.6, 0.4],
-               "train_acc": [0.5, 0.8, 0.9], "test_acc": [0.4, 0.7, 0.85]}
+    history = {
+        "train_loss": [1.0, 0.5, 0.3],
+        "test_loss": [1.1, 0.6, 0.4],
+        "train_acc": [0.5, 0.8, 0.9],
+        "test_acc": [0.4, 0.7, 0.85],
+    }
     return plot.loss_curves(history, ax=ax)
 
 
@@ -270,9 +278,19 @@ def draw_weight_images(ax):
     return plot.weight_images(np.random.default_rng(9).standard_normal((64, 10)), ax=ax)
 
 
-PICTURES = [draw_binary_regions, draw_multiclass_regions, draw_loss_curves, draw_accuracy_curves,
-            draw_residual_vs_margin, draw_multiclass_residual_vs_margin, draw_pull_arrows, draw_loss_surface,
-            draw_residual_heatmap, draw_confusion_matrix, draw_weight_images]
+PICTURES = [
+    draw_binary_regions,
+    draw_multiclass_regions,
+    draw_loss_curves,
+    draw_accuracy_curves,
+    draw_residual_vs_margin,
+    draw_multiclass_residual_vs_margin,
+    draw_pull_arrows,
+    draw_loss_surface,
+    draw_residual_heatmap,
+    draw_confusion_matrix,
+    draw_weight_images,
+]
 
 
 @pytest.mark.parametrize("draw", PICTURES, ids=[f.__name__[5:] for f in PICTURES])
@@ -291,8 +309,10 @@ def test_each_picture_renders_to_a_png_on_its_own_axes_or_a_given_one(draw, tmp_
 
 
 def test_training_curves_returns_a_two_panel_figure(tmp_path):
-    fig = plot.training_curves({"train_loss": [1, 0.5], "test_loss": [1, 0.6], "train_acc": [0.5, 0.9],
-                                "test_acc": [0.5, 0.8]}, title="t")
+    fig = plot.training_curves(
+        {"train_loss": [1, 0.5], "test_loss": [1, 0.6], "train_acc": [0.5, 0.9], "test_acc": [0.5, 0.8]},
+        title="t",
+    )
     assert len(fig.axes) == 2
     assert [ax.get_ylabel() for ax in fig.axes] == ["mean cross-entropy", "accuracy (%)"]
     assert_png(plot.save(fig, tmp_path / "curves.png"))
@@ -351,8 +371,9 @@ def test_matplotlib_is_loaded_only_when_drawing_and_headless_by_default(tmp_path
     assert_png(tmp_path / "c.png")
 
 
-@pytest.mark.skipif(os.name != "posix" or not hasattr(os, "symlink"),
-                    reason="POSIX permission bits and symlinks")
+@pytest.mark.skipif(
+    os.name != "posix" or not hasattr(os, "symlink"), reason="POSIX permission bits and symlinks"
+)
 def test_saving_a_figure_keeps_permissions_and_writes_through_a_symlink(tmp_path):
     fig = draw_loss_curves(None).figure
     target = tmp_path / "real.png"

@@ -22,8 +22,10 @@ def test_every_python_block_of_the_readme_runs(tmp_path, monkeypatch, capsys):
     assert len(blocks) >= 4
     for block in blocks:
         if "detect_anomaly" in block:
-            with pytest.raises(mg.AnomalyError, match=r"'log' produced -inf at index \(1,\)") as error, \
-                    pytest.warns(RuntimeWarning, match="divide by zero"):
+            with (
+                pytest.raises(mg.AnomalyError, match=r"'log' produced -inf at index \(1,\)") as error,
+                pytest.warns(RuntimeWarning, match="divide by zero"),
+            ):
                 exec(compile(block, "example.py", "exec"), {})
             line = re.search(r"example\.py:(\d+)", str(error.value))[1]
             assert f"example.py:{line}:" in README, f"the README's anomaly output should name line {line}"
@@ -42,8 +44,12 @@ def test_the_readme_cross_entropy_example_prints_a_zero_difference(capsys):
 
 def quickstart(marker: str, readme: Path = ROOT / "README.md") -> subprocess.CompletedProcess:
     """Run .ci/quickstart.sh, the extraction .ci/run itself uses."""
-    return subprocess.run(["bash", str(ROOT / ".ci" / "quickstart.sh"), marker, str(readme)],
-                          cwd=ROOT, capture_output=True, text=True)
+    return subprocess.run(
+        ["bash", str(ROOT / ".ci" / "quickstart.sh"), marker, str(readme)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
 
 
 def test_ci_runs_the_readme_quick_start_commands():

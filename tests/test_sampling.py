@@ -64,8 +64,9 @@ def test_frequency_check_can_fail(sampler):
 
 
 @pytest.mark.parametrize("sampler", SAMPLERS, ids=lambda f: f.__name__)
-@pytest.mark.parametrize("kwargs", [dict(top_k=2), dict(top_p=0.7),
-                                    dict(top_k=4, top_p=0.9, temperature=1.5)])
+@pytest.mark.parametrize(
+    "kwargs", [dict(top_k=2), dict(top_p=0.7), dict(top_k=4, top_p=0.9, temperature=1.5)]
+)
 def test_frequencies_after_filtering_match_renormalised_kept_probabilities(sampler, kwargs):
     draws = sampler(Z, rng=2, size=N, **kwargs)
     freq = frequencies(draws, len(Z))
@@ -80,9 +81,9 @@ def test_frequencies_after_filtering_match_renormalised_kept_probabilities(sampl
 
 @pytest.mark.parametrize("sampler", SAMPLERS, ids=lambda f: f.__name__)
 def test_batched_logits_each_row_has_its_own_distribution(sampler):
-    logits = np.array([[0.0, 0.0, 0.0, 0.0],
-                       [3.0, 1.0, 0.0, -2.0],
-                       [-np.inf, 1.0, 1.0, 0.0]])  # -inf: a masked token
+    logits = np.array(
+        [[0.0, 0.0, 0.0, 0.0], [3.0, 1.0, 0.0, -2.0], [-np.inf, 1.0, 1.0, 0.0]]
+    )  # -inf: a masked token
     draws = sampler(logits, rng=3, size=N // 4)
     assert draws.shape == (N // 4, 3)
     freq = frequencies(draws, 4)
@@ -112,8 +113,7 @@ def test_small_temperature_gives_argmax(sampler):
     draws = sampler(logits, temperature=1e-4, rng=4, size=2000)
     assert (draws == np.array([1, 0])).all()
     # even a temperature so small that z / T overflows: the max is shifted to 0 first
-    np.testing.assert_array_equal(probabilities(logits, temperature=1e-300),
-                                  [[0, 1, 0, 0], [1, 0, 0, 0]])
+    np.testing.assert_array_equal(probabilities(logits, temperature=1e-300), [[0, 1, 0, 0], [1, 0, 0, 0]])
 
 
 def test_small_temperature_keeps_tied_maxima_equally_likely():
@@ -136,8 +136,9 @@ def test_top_k_keeps_ties_at_the_boundary():
     out = filter_logits(np.array([3.0, 2.0, 2.0, 1.0]), top_k=2)
     np.testing.assert_array_equal(out, [3.0, 2.0, 2.0, -np.inf])
     assert np.isfinite(filter_logits(np.array([1.0, 1.0, 1.0]), top_k=1)).all()
-    np.testing.assert_array_equal(np.isfinite(filter_logits(np.array([0.0, 5.0, 5.0, 7.0]), top_k=1)),
-                                  [False, False, False, True])
+    np.testing.assert_array_equal(
+        np.isfinite(filter_logits(np.array([0.0, 5.0, 5.0, 7.0]), top_k=1)), [False, False, False, True]
+    )
 
 
 def test_top_k_plain_cases():
@@ -149,8 +150,10 @@ def test_top_k_plain_cases():
 
 def test_top_k_is_row_wise_in_a_batch():
     z = np.array([[1.0, 2.0, 3.0], [3.0, 2.0, 1.0], [2.0, 2.0, 0.0]])
-    np.testing.assert_array_equal(np.isfinite(filter_logits(z, top_k=1)),
-                                  [[False, False, True], [True, False, False], [True, True, False]])
+    np.testing.assert_array_equal(
+        np.isfinite(filter_logits(z, top_k=1)),
+        [[False, False, True], [True, False, False], [True, True, False]],
+    )
 
 
 def test_filtered_logits_keep_values_shape_and_dtype():
@@ -200,16 +203,19 @@ def test_top_p_runs_after_top_k_on_the_renormalised_distribution():
     # on the full distribution top_p=0.5 keeps two tokens (0.4 < 0.5) ...
     np.testing.assert_array_equal(np.isfinite(filter_logits(z, top_p=0.5)), [True, True, False, False])
     # ... but after top_k=2 the first token has 0.4 / 0.7 = 0.57 >= 0.5 on its own
-    np.testing.assert_array_equal(np.isfinite(filter_logits(z, top_k=2, top_p=0.5)),
-                                  [True, False, False, False])
+    np.testing.assert_array_equal(
+        np.isfinite(filter_logits(z, top_k=2, top_p=0.5)), [True, False, False, False]
+    )
     q = probabilities(z, top_k=3)
     np.testing.assert_allclose(q, [4 / 9, 3 / 9, 2 / 9, 0.0], rtol=1e-12)
 
 
 def test_top_p_is_row_wise_in_a_batch():
     z = np.log(np.array([[0.7, 0.2, 0.1], [0.1, 0.2, 0.7], [0.34, 0.33, 0.33]]))
-    np.testing.assert_array_equal(np.isfinite(filter_logits(z, top_p=0.6)),
-                                  [[True, False, False], [False, False, True], [True, True, False]])
+    np.testing.assert_array_equal(
+        np.isfinite(filter_logits(z, top_p=0.6)),
+        [[True, False, False], [False, False, True], [True, True, False]],
+    )
 
 
 @settings(max_examples=40, deadline=None)
@@ -321,14 +327,17 @@ def test_top_p_outside_zero_one_is_refused(top_p):
         gumbel_max_sample(Z, top_p=top_p)
 
 
-@pytest.mark.parametrize("logits, message", [
-    (np.array([]), "logits is empty"),
-    (np.zeros((3, 0)), "logits is empty"),
-    (np.array(1.0), "at least one dimension"),
-    (np.array([0.0, np.nan]), "NaN"),
-    (np.array([0.0, np.inf]), r"\+inf"),
-    (np.array([[0.0, 1.0], [-np.inf, -np.inf]]), "all -inf"),
-])
+@pytest.mark.parametrize(
+    "logits, message",
+    [
+        (np.array([]), "logits is empty"),
+        (np.zeros((3, 0)), "logits is empty"),
+        (np.array(1.0), "at least one dimension"),
+        (np.array([0.0, np.nan]), "NaN"),
+        (np.array([0.0, np.inf]), r"\+inf"),
+        (np.array([[0.0, 1.0], [-np.inf, -np.inf]]), "all -inf"),
+    ],
+)
 def test_bad_logits_are_refused(logits, message):
     for fn in (sample, gumbel_max_sample, probabilities, filter_logits):
         with pytest.raises(ValueError, match=message):
@@ -336,9 +345,13 @@ def test_bad_logits_are_refused(logits, message):
 
 
 @pytest.mark.parametrize("sampler", SAMPLERS, ids=lambda f: f.__name__)
-@pytest.mark.parametrize("rng, error", [(-1, ValueError), (0.5, TypeError), ("7", TypeError),
-                                        (False, TypeError)])
+@pytest.mark.parametrize(
+    "rng, error", [(-1, ValueError), (0.5, TypeError), ("7", TypeError), (False, TypeError)]
+)
 def test_a_bad_seed_is_refused_naming_the_argument(sampler, rng, error):
-    with pytest.raises(error, match=rf"{sampler.__name__}: rng must be an integer >= 0, None or a "
-                                    r"numpy.random.Generator"):
+    with pytest.raises(
+        error,
+        match=rf"{sampler.__name__}: rng must be an integer >= 0, None or a "
+        r"numpy.random.Generator",
+    ):
         sampler(Z, rng=rng)

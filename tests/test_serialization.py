@@ -41,7 +41,7 @@ def tricky_state():
         "fortran": np.asfortranarray(np.arange(6.0).reshape(2, 3)),
         "steps": np.array([1, 2], dtype=np.int64),
         "mask": np.array([True, False]),
-        "file": np.ones(1),          # names np.savez would trip over
+        "file": np.ones(1),  # names np.savez would trip over
         "allow_pickle": np.ones(2),
         "a/b": np.ones(3),
     }
@@ -338,9 +338,11 @@ def test_models_and_figures_share_one_writer_that_fsyncs_file_and_folder(tmp_pat
 
     events = []
     real_fsync, real_replace = os.fsync, os.replace
-    monkeypatch.setattr(os, "fsync", lambda fd: (events.append(
-        "fsync folder" if _is_dir_fd(fd) else "fsync file"),
-        real_fsync(fd))[1])
+    monkeypatch.setattr(
+        os,
+        "fsync",
+        lambda fd: (events.append("fsync folder" if _is_dir_fd(fd) else "fsync file"), real_fsync(fd))[1],
+    )
     monkeypatch.setattr(os, "replace", lambda a, b: (events.append("rename"), real_replace(a, b))[1])
     save({"w": np.zeros(2)}, tmp_path / "m.npz")
     model_events, events[:] = list(events), []
@@ -368,8 +370,14 @@ def test_checkpoint_keys_and_refusals(tmp_path):
     opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     path = tmp_path / "run.npz"
     save_checkpoint(path, model=model, optimizer=opt)
-    assert set(load(path)) == {"model.weight", "model.bias", "optimizer.hyper.lr", "optimizer.hyper.momentum",
-                               "optimizer.hyper.weight_decay", "optimizer.hyper.nesterov"}
+    assert set(load(path)) == {
+        "model.weight",
+        "model.bias",
+        "optimizer.hyper.lr",
+        "optimizer.hyper.momentum",
+        "optimizer.hyper.weight_decay",
+        "optimizer.hyper.nesterov",
+    }
     with pytest.raises(ValueError, match=r"holds the part 'optimizer', which was not passed"):
         load_checkpoint(path, model=model)
     with pytest.raises(ValueError, match=r"holds nothing for \['scheduler'\]"):

@@ -90,14 +90,17 @@ def test_out_writes_a_png_grid_of_snapshots(explorer_module, tmp_path, capsys):
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 20_000
 
 
-@pytest.mark.parametrize("flags, message", [
-    (["--logits", "1"], "argument --logits: expected 2 to 8 numbers"),
-    (["--logits", "1,x"], "argument --logits: expected comma-separated numbers"),
-    (["--logits", "1,99"], "between -6 and 6"),
-    (["--temperature", "0"], "argument --temperature: expected a number from 0.1 to 5"),
-    (["--temperature", "nan"], "argument --temperature"),
-    (["--target", "5"], "argument --target: expected a class from 1 to 4, got 5"),
-])
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--logits", "1"], "argument --logits: expected 2 to 8 numbers"),
+        (["--logits", "1,x"], "argument --logits: expected comma-separated numbers"),
+        (["--logits", "1,99"], "between -6 and 6"),
+        (["--temperature", "0"], "argument --temperature: expected a number from 0.1 to 5"),
+        (["--temperature", "nan"], "argument --temperature"),
+        (["--target", "5"], "argument --target: expected a class from 1 to 4, got 5"),
+    ],
+)
 def test_bad_flags_exit_with_code_2(explorer_module, capsys, tmp_path, flags, message):
     with pytest.raises(SystemExit) as exit_info:
         explorer_module.main(flags + ["--out", str(tmp_path / "x.png")])

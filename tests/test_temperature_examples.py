@@ -56,8 +56,11 @@ def test_calibration_example_scaling_keeps_accuracy_and_lowers_nll_and_ece(tmp_p
     text = capsys.readouterr().out
     plot.pyplot().close("all")
     T = float(re.search(rf"fitted temperature \(validation NLL\): T = {NUMBER}", text)[1])
-    rows = re.findall(rf"^test, (before|after) scaling .*accuracy +{NUMBER}%  NLL {NUMBER}  ECE {NUMBER}",
-                      text, re.MULTILINE)
+    rows = re.findall(
+        rf"^test, (before|after) scaling .*accuracy +{NUMBER}%  NLL {NUMBER}  ECE {NUMBER}",
+        text,
+        re.MULTILINE,
+    )
     assert [r[0] for r in rows] == ["before", "after"], text
     (_, acc0, nll0, ece0), (_, acc1, nll1, ece1) = rows
     assert acc0 == acc1  # argmax(z / T) = argmax(z)
@@ -78,8 +81,9 @@ def test_calibration_example_scaling_keeps_accuracy_and_lowers_nll_and_ece(tmp_p
 
 
 def test_distillation_example_distilled_student_beats_hard_labels(tmp_path, capsys):
-    result = load("distillation").main(["--epochs", "60", "--teacher-epochs", "8", "--seed", "0",
-                                        "--out", str(tmp_path)])
+    result = load("distillation").main(
+        ["--epochs", "60", "--teacher-epochs", "8", "--seed", "0", "--out", str(tmp_path)]
+    )
     text = capsys.readouterr().out
     plot.pyplot().close("all")
     line = rf"^student, (hard labels only|distilled) +test accuracy {NUMBER}%  NLL {NUMBER}$"
@@ -95,10 +99,13 @@ def test_distillation_example_distilled_student_beats_hard_labels(tmp_path, caps
     assert_pngs(result.figures, tmp_path, {"distillation_students.png"})
 
 
-@pytest.mark.parametrize("flags, message", [
-    (["--alpha", "1.5"], "argument --alpha: expected a number in [0, 1], got 1.5"),
-    (["--temperature", "0"], "argument --temperature: expected a finite number > 0"),
-])
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--alpha", "1.5"], "argument --alpha: expected a number in [0, 1], got 1.5"),
+        (["--temperature", "0"], "argument --temperature: expected a finite number > 0"),
+    ],
+)
 def test_distillation_example_refuses_bad_flags(flags, message, tmp_path, capsys):
     with pytest.raises(SystemExit) as info:
         load("distillation").main(flags + ["--out", str(tmp_path)])

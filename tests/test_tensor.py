@@ -18,8 +18,17 @@ def test_python_numbers_and_lists_become_float64(data):
     np.testing.assert_array_equal(t.data, np.array(data, dtype=np.float64))
 
 
-@pytest.mark.parametrize("array", [np.arange(3), np.arange(3, dtype=np.int32), np.ones(2, dtype=np.float32),
-                                   np.array([True, False]), np.float32(1.5), np.int64(4)])
+@pytest.mark.parametrize(
+    "array",
+    [
+        np.arange(3),
+        np.arange(3, dtype=np.int32),
+        np.ones(2, dtype=np.float32),
+        np.array([True, False]),
+        np.float32(1.5),
+        np.int64(4),
+    ],
+)
 def test_numpy_data_keeps_its_dtype(array):
     assert mg.Tensor(array).dtype == np.asarray(array).dtype
 
@@ -55,15 +64,21 @@ def test_non_numeric_data_is_rejected():
         mg.Tensor(["a", "b"])
 
 
-@pytest.mark.parametrize("make", [
-    lambda: mg.Tensor(np.array([0, 2, 1]), requires_grad=True),
-    lambda: mg.Tensor([0, 1], dtype=np.int64, requires_grad=True),
-    lambda: mg.Tensor(np.array([True]), requires_grad=True),
-    lambda: mg.Tensor(np.arange(3)).requires_grad_(),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: mg.Tensor(np.array([0, 2, 1]), requires_grad=True),
+        lambda: mg.Tensor([0, 1], dtype=np.int64, requires_grad=True),
+        lambda: mg.Tensor(np.array([True]), requires_grad=True),
+        lambda: mg.Tensor(np.arange(3)).requires_grad_(),
+    ],
+)
 def test_integer_tensors_cannot_require_grad(make):
-    with pytest.raises(TypeError, match=r"only floating-point tensors can require grad, this one is "
-                                        r"(int64|bool).*astype\(np.float64\)"):
+    with pytest.raises(
+        TypeError,
+        match=r"only floating-point tensors can require grad, this one is "
+        r"(int64|bool).*astype\(np.float64\)",
+    ):
         make()
 
 
@@ -118,8 +133,11 @@ def test_item_and_python_number_conversions():
 
 
 def test_item_of_several_elements_is_an_error():
-    with pytest.raises(ValueError, match=r"item\(\) needs a tensor with one element, "
-                                         r"this one has shape \(2,\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"item\(\) needs a tensor with one element, "
+        r"this one has shape \(2,\)",
+    ):
         mg.Tensor([1.0, 2.0]).item()
 
 
@@ -185,13 +203,13 @@ def test_operators_and_reflected_operators_values_and_gradients():
         (lambda: 2 - x, 2 - a, -np.ones(3)),
         (lambda: 3 * x, 3 * a, np.full(3, 3.0)),
         (lambda: x / 2, a / 2, np.full(3, 0.5)),
-        (lambda: 1 / x, 1 / a, -1 / a ** 2),
-        (lambda: x ** 2, a ** 2, 2 * a),
-        (lambda: 2 ** x, 2 ** a, np.log(2) * 2 ** a),
+        (lambda: 1 / x, 1 / a, -1 / a**2),
+        (lambda: x**2, a**2, 2 * a),
+        (lambda: 2**x, 2**a, np.log(2) * 2**a),
         (lambda: -x, -a, -np.ones(3)),
         (lambda: abs(-x), a, np.ones(3)),
         (lambda: np.array([1.0, 1.0, 1.0]) - x, 1 - a, -np.ones(3)),  # numpy on the left defers to us
-        (lambda: np.array([2.0, 2.0, 2.0]) ** x, 2 ** a, np.log(2) * 2 ** a),
+        (lambda: np.array([2.0, 2.0, 2.0]) ** x, 2**a, np.log(2) * 2**a),
     ]
     for make, value, grad in cases:
         x.grad = None
@@ -217,8 +235,12 @@ def test_matmul_operator_and_numpy_array_on_the_left():
 
 def test_comparisons_give_boolean_tensors_outside_the_graph():
     x = mg.Tensor([1.0, 2.0, 3.0], requires_grad=True)
-    for result, expected in ((x > 2, [False, False, True]), (x >= 2, [False, True, True]),
-                             (x < 2, [True, False, False]), (x <= mg.Tensor(2.0), [True, True, False])):
+    for result, expected in (
+        (x > 2, [False, False, True]),
+        (x >= 2, [False, True, True]),
+        (x < 2, [True, False, False]),
+        (x <= mg.Tensor(2.0), [True, True, False]),
+    ):
         assert result.dtype == np.bool_ and not result.requires_grad
         np.testing.assert_array_equal(result.data, expected)
     same, other = mg.Tensor([1.0, 2.0, 3.0]), mg.Tensor([1.0, 0.0, 3.0])

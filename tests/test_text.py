@@ -14,7 +14,8 @@ def test_pride_and_prejudice_is_the_documented_excerpt():
     assert len(text) == 53_712 and text.count("\n") == 1_128
     # the sha256 written in minigrad/datasets/text/README.md
     assert hashlib.sha256(text.encode("utf-8")).hexdigest() == (
-        "6e5cc1ef5aaa9bb64269f58c6df1e60a474cb74443f5dcac412091eae5caf32c")
+        "6e5cc1ef5aaa9bb64269f58c6df1e60a474cb74443f5dcac412091eae5caf32c"
+    )
     assert text.startswith("PRIDE AND PREJUDICE\n\nBy Jane Austen\n")
     assert "It is a truth universally acknowledged" in text
     assert "Chapter 7" in text and "Chapter 8" not in text

@@ -86,10 +86,13 @@ tanh = ops.tanh  # d/dx = 1 - tanh(x)^2
 # ====================================================================== binary cross-entropy
 
 
-def binary_cross_entropy_with_logits(logits: TensorLike, target: TensorLike,
-                                     weight: TensorLike | None = None,
-                                     pos_weight: TensorLike | None = None,
-                                     reduction: str = "mean") -> Tensor:
+def binary_cross_entropy_with_logits(
+    logits: TensorLike,
+    target: TensorLike,
+    weight: TensorLike | None = None,
+    pos_weight: TensorLike | None = None,
+    reduction: str = "mean",
+) -> Tensor:
     """Binary cross-entropy of sigma(x) against labels y in [0, 1], from the logits x.
 
     Formula (PyTorch's): l = -w [pw y log sigma(x) + (1 - y) log(1 - sigma(x))], with
@@ -149,10 +152,14 @@ def _weighted_term(weight: np.ndarray, term: np.ndarray) -> np.ndarray:
     return np.multiply(weight, term, out=np.zeros(shape, term.dtype), where=weight != 0)
 
 
-def binary_cross_entropy_with_logits_composed(logits: TensorLike, target: TensorLike,
-                                              weight: TensorLike | None = None,
-                                              pos_weight: TensorLike | None = None,
-                                              reduction: str = "mean", stable: bool = True) -> Tensor:
+def binary_cross_entropy_with_logits_composed(
+    logits: TensorLike,
+    target: TensorLike,
+    weight: TensorLike | None = None,
+    pos_weight: TensorLike | None = None,
+    reduction: str = "mean",
+    stable: bool = True,
+) -> Tensor:
     """binary_cross_entropy_with_logits from primitive ops. ``stable``: the same formula,
     ``pw y softplus(-x) + (1 - y) softplus(x)``, with ``softplus_composed`` (exact first
     and second derivatives at x = 0 too). Unlike the fused op it gives nan at x = +-inf
@@ -179,8 +186,9 @@ def binary_cross_entropy_with_logits_composed(logits: TensorLike, target: Tensor
     return reduce_composed(losses, reduction, float(x.size), x.shape)
 
 
-def binary_cross_entropy(probs: TensorLike, target: TensorLike, weight: TensorLike | None = None,
-                         reduction: str = "mean") -> Tensor:
+def binary_cross_entropy(
+    probs: TensorLike, target: TensorLike, weight: TensorLike | None = None, reduction: str = "mean"
+) -> Tensor:
     """Binary cross-entropy of probabilities p in [0, 1] against labels y.
 
     Formula: l = -w [y log p + (1 - y) log(1 - p)], each log clamped at -100 as PyTorch's
@@ -202,13 +210,16 @@ def binary_cross_entropy(probs: TensorLike, target: TensorLike, weight: TensorLi
     pd, yd = p.data, y.data
     outside = ~((pd >= 0) & (pd <= 1))
     if outside.any():
-        raise ValueError(f"{op_name}: probs must lie in [0, 1], got {float(pd[outside].flat[0])} "
-                         f"(for logits, "
-                         f"use binary_cross_entropy_with_logits)")
+        raise ValueError(
+            f"{op_name}: probs must lie in [0, 1], got {float(pd[outside].flat[0])} "
+            f"(for logits, "
+            f"use binary_cross_entropy_with_logits)"
+        )
     outside = ~((yd >= 0) & (yd <= 1))
     if outside.any():
-        raise ValueError(f"{op_name}: all elements of target must lie in [0, 1], "
-                         f"got {float(yd[outside].flat[0])}")
+        raise ValueError(
+            f"{op_name}: all elements of target must lie in [0, 1], got {float(yd[outside].flat[0])}"
+        )
     with np.errstate(divide="ignore"):  # log(0) = -inf, clamped next
         log_p = np.maximum(np.log(pd), BCE_LOG_FLOOR)
         log_q = np.maximum(np.log1p(-pd), BCE_LOG_FLOOR)
@@ -232,8 +243,9 @@ def binary_cross_entropy(probs: TensorLike, target: TensorLike, weight: TensorLi
     return record(reduce(losses, reduction, denom), (p, y), op_name, backward)
 
 
-def binary_cross_entropy_composed(probs: TensorLike, target: TensorLike,
-                                 weight: TensorLike | None = None, reduction: str = "mean") -> Tensor:
+def binary_cross_entropy_composed(
+    probs: TensorLike, target: TensorLike, weight: TensorLike | None = None, reduction: str = "mean"
+) -> Tensor:
     """binary_cross_entropy from primitive ops: -w [y log p + (1 - y) log(1 - p)], each log
     clamped at -100 with ``maximum``. Its gradient is the fused op's except where p is 0
     or 1 (there the clamp stops it; the fused op clamps p (1 - p) instead)."""
@@ -251,4 +263,3 @@ def binary_cross_entropy_composed(probs: TensorLike, target: TensorLike,
 
 def _clamped_log(t: Tensor) -> Tensor:
     return ops.maximum(t.log(), BCE_LOG_FLOOR)
-

@@ -22,8 +22,9 @@ def _check_kl_reduction(reduction: Any) -> None:
         raise ValueError(f"kl_div: reduction must be 'none', 'sum', 'mean' or 'batchmean', got {reduction!r}")
 
 
-def kl_div(input: TensorLike, target: TensorLike, reduction: str = "mean",
-           log_target: bool = False) -> Tensor:
+def kl_div(
+    input: TensorLike, target: TensorLike, reduction: str = "mean", log_target: bool = False
+) -> Tensor:
     """The Kullback-Leibler divergence KL(target || q), with q given by its LOG-probabilities
     ``input`` (PyTorch's argument order: the model's log-probabilities first, the
     reference distribution second).
@@ -54,8 +55,10 @@ def kl_div(input: TensorLike, target: TensorLike, reduction: str = "mean",
     log_q = as_float(input)
     t = as_float(target)
     if t.shape != log_q.shape:
-        raise ValueError(f"kl_div: target has shape {t.shape}, but it must have input's shape "
-                         f"{log_q.shape} (one target probability per log-probability)")
+        raise ValueError(
+            f"kl_div: target has shape {t.shape}, but it must have input's shape "
+            f"{log_q.shape} (one target probability per log-probability)"
+        )
     if t.dtype != log_q.dtype:
         t = ops.astype(t, log_q.dtype)
     if log_target:
@@ -74,14 +77,18 @@ def kl_div(input: TensorLike, target: TensorLike, reduction: str = "mean",
 
 
 def _check_alpha(alpha: Any) -> float:
-    if (isinstance(alpha, bool) or not isinstance(alpha, numbers.Real)
-            or not 0.0 <= alpha <= 1.0):
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0.0 <= float(alpha) <= 1.0:
         raise ValueError(f"distillation_loss: alpha must be a number in [0, 1], got {alpha!r}")
     return float(alpha)
 
 
-def distillation_loss(student_logits: TensorLike, teacher_logits: TensorLike, target: Any = None,
-                      temperature: float = 4.0, alpha: float = 0.9) -> Tensor:
+def distillation_loss(
+    student_logits: TensorLike,
+    teacher_logits: TensorLike,
+    target: Any = None,
+    temperature: float = 4.0,
+    alpha: float = 0.9,
+) -> Tensor:
     """Knowledge distillation (Hinton, Vinyals & Dean 2015): the student matches the
     teacher's probabilities at temperature T, mixed with the usual cross-entropy on the
     hard labels.
@@ -112,16 +119,24 @@ def distillation_loss(student_logits: TensorLike, teacher_logits: TensorLike, ta
     student = as_float(student_logits)
     teacher = as_float(teacher_logits).detach()
     if teacher.shape != student.shape:
-        raise ValueError(f"distillation_loss: teacher_logits has shape {teacher.shape}, but it must have "
-                         f"student_logits' shape {student.shape}")
+        raise ValueError(
+            f"distillation_loss: teacher_logits has shape {teacher.shape}, but it must have "
+            f"student_logits' shape {student.shape}"
+        )
     if student.ndim != 2:
         raise ValueError(f"distillation_loss: student_logits must have shape (N, C), got {student.shape}")
     if target is None and alpha != 1.0:
-        raise ValueError("distillation_loss: target is None, but alpha < 1 weighs in the hard-label "
-                         "cross-entropy; pass the class labels, or alpha=1 for pure distillation")
-    soft = kl_div(log_softmax(student, temperature=temperature),
-                  log_softmax(teacher, temperature=temperature), reduction="batchmean", log_target=True)
-    loss = (alpha * temperature ** 2) * soft
+        raise ValueError(
+            "distillation_loss: target is None, but alpha < 1 weighs in the hard-label "
+            "cross-entropy; pass the class labels, or alpha=1 for pure distillation"
+        )
+    soft = kl_div(
+        log_softmax(student, temperature=temperature),
+        log_softmax(teacher, temperature=temperature),
+        reduction="batchmean",
+        log_target=True,
+    )
+    loss = (alpha * temperature**2) * soft
     if alpha != 1.0:
         loss = loss + (1.0 - alpha) * cross_entropy(student, target)
     return loss

@@ -25,12 +25,18 @@ def _generator(rng: Any) -> np.random.Generator:
         return np.random.default_rng(rng)
     if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool) and rng >= 0:
         return np.random.default_rng(int(rng))
-    raise ValueError(f"gumbel_softmax: rng must be an int seed >= 0, a numpy.random.Generator or None, "
-                     f"got {rng!r}")
+    raise ValueError(
+        f"gumbel_softmax: rng must be an int seed >= 0, a numpy.random.Generator or None, got {rng!r}"
+    )
 
 
-def gumbel_softmax(logits: TensorLike, tau: float = 1.0, hard: bool = False, axis: int = -1,
-                   rng: np.random.Generator | int | None = None) -> Tensor:
+def gumbel_softmax(
+    logits: TensorLike,
+    tau: float = 1.0,
+    hard: bool = False,
+    axis: int = -1,
+    rng: np.random.Generator | int | None = None,
+) -> Tensor:
     """A sample from the Gumbel-softmax (Concrete) distribution over ``axis``: a point of
     the probability simplex near a one-hot vector, differentiable in ``logits``.
 

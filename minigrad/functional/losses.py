@@ -31,9 +31,14 @@ from .row_reductions import sum_along
 from .softmax_family import log_softmax, log_softmax_array, log_softmax_composed, softmax_node
 
 
-def cross_entropy(logits: TensorLike, target: TensorLike, weight: TensorLike | None = None,
-                  ignore_index: int = -100, reduction: str = "mean",
-                  label_smoothing: float = 0.0) -> Tensor:
+def cross_entropy(
+    logits: TensorLike,
+    target: TensorLike,
+    weight: TensorLike | None = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
     """Cross-entropy between logits (classes on the last axis) and a target, with PyTorch's
     semantics.
 
@@ -98,9 +103,14 @@ def _cross_entropy(x: Tensor, y: np.ndarray | Tensor, denom: float, reduction: s
     return record(reduce(losses, reduction, denom), inputs, "cross_entropy", backward)
 
 
-def label_distribution(target: np.ndarray | Tensor, n_classes: int, dtype: np.dtype,
-                       w: np.ndarray | None, ignore_index: int,
-                       eps: float) -> tuple[np.ndarray | Tensor, float]:
+def label_distribution(
+    target: np.ndarray | Tensor,
+    n_classes: int,
+    dtype: np.dtype,
+    w: np.ndarray | None,
+    ignore_index: int,
+    eps: float,
+) -> tuple[np.ndarray | Tensor, float]:
     """Each sample's label as a distribution over the C classes, and the normaliser of
     the 'mean' reduction.
 
@@ -138,8 +148,13 @@ def label_times(y: np.ndarray | Tensor, log_p: np.ndarray) -> np.ndarray:
     return product
 
 
-def nll_loss(log_probs: TensorLike, target: TensorLike, weight: TensorLike | None = None,
-             ignore_index: int = -100, reduction: str = "mean") -> Tensor:
+def nll_loss(
+    log_probs: TensorLike,
+    target: TensorLike,
+    weight: TensorLike | None = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+) -> Tensor:
     """Negative log-likelihood of class indices, given log-probabilities (classes on the
     last axis; e.g. the output of ``log_softmax``).
 
@@ -170,9 +185,15 @@ def nll_loss(log_probs: TensorLike, target: TensorLike, weight: TensorLike | Non
 # ====================================================================== the composed twins
 
 
-def cross_entropy_composed(logits: TensorLike, target: TensorLike, weight: TensorLike | None = None,
-                           ignore_index: int = -100, reduction: str = "mean",
-                           label_smoothing: float = 0.0, stable: bool = True) -> Tensor:
+def cross_entropy_composed(
+    logits: TensorLike,
+    target: TensorLike,
+    weight: TensorLike | None = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+    stable: bool = True,
+) -> Tensor:
     """cross_entropy from primitive ops, same arguments and semantics: log p =
     ``log_softmax_composed(logits, stable=stable)``, then a gather (``log_p[rows, t]``),
     products with the weights, sums and the reduction's division. Its backward runs
@@ -208,8 +229,13 @@ def cross_entropy_composed(logits: TensorLike, target: TensorLike, weight: Tenso
     return reduce_composed(losses, reduction, denom, batch)
 
 
-def nll_loss_composed(log_probs: TensorLike, target: TensorLike, weight: TensorLike | None = None,
-                      ignore_index: int = -100, reduction: str = "mean") -> Tensor:
+def nll_loss_composed(
+    log_probs: TensorLike,
+    target: TensorLike,
+    weight: TensorLike | None = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+) -> Tensor:
     """nll_loss from primitive ops: a gather, a product with the weights, a reduction.
     Ignored samples are masked out with ``where`` (0 even where log_probs is -inf or nan),
     and every target ignored gives a nan mean with a zero gradient, as in ``nll_loss``."""
@@ -232,8 +258,9 @@ def _drop_ignored(losses: Tensor, valid: np.ndarray) -> Tensor:
     return losses if valid.all() else ops.where(valid, losses, 0.0)
 
 
-def _target_weights(t: np.ndarray, w: np.ndarray | None, ignore_index: int,
-                    dtype: np.dtype) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _target_weights(
+    t: np.ndarray, w: np.ndarray | None, ignore_index: int, dtype: np.dtype
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For the composed twins' gather: which samples count, a column that is safe to
     gather for every sample (ignored ones point at class 0), and each sample's weight
     w[target] (0 for ignored samples)."""

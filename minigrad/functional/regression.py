@@ -52,6 +52,7 @@ def one_hot(t: Any, num_classes: int = -1) -> Tensor:
         num_classes = int(raw.max()) + 1
     if raw.size and (raw.min() < 0 or raw.max() >= num_classes):
         bad = raw[(raw < 0) | (raw >= num_classes)].flat[0]
-        raise ValueError(f"one_hot: class index {bad} is outside [0, {num_classes}) "
-                         f"for num_classes={num_classes}")
+        raise ValueError(
+            f"one_hot: class index {bad} is outside [0, {num_classes}) for num_classes={num_classes}"
+        )
     return Tensor._wrap((raw[..., None] == np.arange(num_classes)).astype(np.int64))

@@ -29,8 +29,12 @@ MANY = 64  # ... and the sum's for at least this many rows (below, np.ones costs
 
 def sum_along(x: Any, axis: Any, keepdims: bool = True) -> Any:
     """``x.sum(axis=axis, keepdims=keepdims)`` (a Tensor is summed as a Tensor, in its graph)."""
-    if isinstance(x, Tensor) or not _short_last_axis(x, axis) or x.size < MANY * x.shape[-1] \
-            or x.dtype.kind != "f":
+    if (
+        isinstance(x, Tensor)
+        or not _short_last_axis(x, axis)
+        or x.size < MANY * x.shape[-1]
+        or x.dtype.kind != "f"
+    ):
         return x.sum(axis=axis, keepdims=keepdims)
     return x @ np.ones((x.shape[-1], 1) if keepdims else x.shape[-1], x.dtype)
 

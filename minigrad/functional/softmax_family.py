@@ -75,8 +75,9 @@ def softmax_node(x: Tensor, p: np.ndarray, axis: Any, temperature: float) -> Ten
     return record(p, (x,), "softmax", backward)
 
 
-def _composed_logits(x: TensorLike, axis: Any, temperature: float, where: Any,
-                     op_name: str) -> tuple[Any, Tensor]:
+def _composed_logits(
+    x: TensorLike, axis: Any, temperature: float, where: Any, op_name: str
+) -> tuple[Any, Tensor]:
     """The composed twins' shared start, in primitive ops: z = x / T, with the entries
     outside ``where`` set to -inf. Returns the checked axis and z."""
     x = as_float(x)
@@ -89,8 +90,9 @@ def _composed_logits(x: TensorLike, axis: Any, temperature: float, where: Any,
     return axis, z
 
 
-def softmax_composed(x: TensorLike, axis: Any = -1, temperature: float = 1.0, where: Any = None,
-                     stable: bool = True) -> Tensor:
+def softmax_composed(
+    x: TensorLike, axis: Any = -1, temperature: float = 1.0, where: Any = None, stable: bool = True
+) -> Tensor:
     """softmax from primitive ops: ``e = exp(z); e / sum(e)`` with z = x / T (masked
     entries set to -inf with ``minigrad.where``). With ``stable`` the max is subtracted
     first, as a constant (the result does not depend on it, so no gradient flows into
@@ -141,8 +143,9 @@ def log_softmax(x: TensorLike, axis: Any = -1, temperature: float = 1.0, where: 
     return record(z, (x,), "log_softmax", backward)
 
 
-def log_softmax_composed(x: TensorLike, axis: Any = -1, temperature: float = 1.0, where: Any = None,
-                         stable: bool = True) -> Tensor:
+def log_softmax_composed(
+    x: TensorLike, axis: Any = -1, temperature: float = 1.0, where: Any = None, stable: bool = True
+) -> Tensor:
     """log_softmax from primitive ops. ``stable``: z - log(sum(exp(z))) with z = x / T
     shifted by its (constant) max; ``stable=False``: the naive log(softmax(x)), which
     gives -inf once a probability underflows (and nan once exp overflows). A fully
@@ -187,8 +190,9 @@ def logsumexp(x: TensorLike, axis: Any = None, keepdims: bool = False) -> Tensor
     return record(out, (x,), "logsumexp", backward)
 
 
-def logsumexp_composed(x: TensorLike, axis: Any = None, keepdims: bool = False,
-                       stable: bool = True) -> Tensor:
+def logsumexp_composed(
+    x: TensorLike, axis: Any = None, keepdims: bool = False, stable: bool = True
+) -> Tensor:
     """logsumexp from primitive ops: ``m + log(sum(exp(x - m)))`` with m = max(x) as a
     constant (``stable``), or the naive ``log(sum(exp(x)))``, which overflows to inf for
     logits above ~89 (float32) or ~710 (float64). An all -inf slice gives nan."""
@@ -207,8 +211,9 @@ def logsumexp_composed(x: TensorLike, axis: Any = None, keepdims: bool = False,
 # ====================================================================== the max trick, on arrays
 
 
-def log_softmax_array(x: np.ndarray, axis: int = -1, temperature: float = 1.0,
-                      mask: np.ndarray | None = None) -> np.ndarray:
+def log_softmax_array(
+    x: np.ndarray, axis: int = -1, temperature: float = 1.0, mask: np.ndarray | None = None
+) -> np.ndarray:
     """log softmax(x / T) along ``axis`` as a new array: z - log(sum(exp(z))) with
     z = (x - max x) / T, so every exponent is <= 0 and the sum is >= 1 (no overflow, and
     a finite log). Entries outside ``mask`` get -inf; a slice with none taking part stays
@@ -223,8 +228,9 @@ def log_softmax_array(x: np.ndarray, axis: int = -1, temperature: float = 1.0,
     return z
 
 
-def _shifted(x: np.ndarray, axis: int, temperature: float,
-             mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+def _shifted(
+    x: np.ndarray, axis: int, temperature: float, mask: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray | None]:
     """(x - max x) / T along ``axis`` as a new array, entries outside ``mask`` at -inf.
     The largest entry becomes 0, so exp() of the result lies in [0, 1]. Also returns the
     slices in which no entry takes part (None without a mask)."""
@@ -232,7 +238,7 @@ def _shifted(x: np.ndarray, axis: int, temperature: float,
         return _divide(x - max_along(x, axis), temperature), None
     z = np.where(mask, x, -np.inf)
     top = max_along(z, axis)
-    empty = ~mask.any(axis=axis, keepdims=True)
+    empty: np.ndarray = np.asarray(~mask.any(axis=axis, keepdims=True))
     top[empty] = 0  # nothing takes part: nothing to shift by (and -inf - -inf would be nan)
     z -= top
     return _divide(z, temperature), empty

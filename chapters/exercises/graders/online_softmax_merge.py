@@ -38,30 +38,37 @@ def _check_merge(mod: ModuleType) -> None:
     assert np.array_equal(m, [5.0]), f"merge: m should be max(m1, m2) = 5, got {m}"
     want = (np.exp(-1) + 1) * np.exp(-3) + 1
     if np.allclose(s, np.exp(-1) + 1 + 1):
-        raise AssertionError("merge: s1 was added without rescaling: when m2 > m1, s1 must be "
-                             "multiplied by exp(m1 - m)")
+        raise AssertionError(
+            "merge: s1 was added without rescaling: when m2 > m1, s1 must be multiplied by exp(m1 - m)"
+        )
     assert np.allclose(s, want, rtol=1e-12, atol=0), f"merge([1, 2] with [5]): s should be {want!r}, got {s}"
     m, s = _merge(mod, m2, s2, m1, s1)  # the other order: now the first part has the larger max
     if np.allclose(s, 1 + 1 + np.exp(-1)):
-        raise AssertionError("merge: s2 was added without rescaling: when m1 > m2, s2 must be "
-                             "multiplied by exp(m2 - m)")
-    assert np.allclose(s, want, rtol=1e-12, atol=0), \
+        raise AssertionError(
+            "merge: s2 was added without rescaling: when m1 > m2, s2 must be multiplied by exp(m2 - m)"
+        )
+    assert np.allclose(s, want, rtol=1e-12, atol=0), (
         f"merge([5] with [1, 2]): s should be {want!r} (the merge is symmetric), got {s}"
+    )
     # empty parts
     m, s = _merge(mod, [-np.inf], [0.0], [-np.inf], [0.0])
-    assert not np.isnan(s).any() and not np.isnan(m).any(), \
+    assert not np.isnan(s).any() and not np.isnan(m).any(), (
         "merging two empty parts (-inf, 0) gave nan: where m = -inf, take exp(m_i - m) as 0"
+    )
     assert m[0] == -np.inf and s[0] == 0, f"two empty parts should merge into (-inf, 0), got ({m[0]}, {s[0]})"
     m, s = _merge(mod, [-np.inf], [0.0], m1, s1)
-    assert m[0] == m1[0] and np.isclose(s[0], s1[0], rtol=1e-15), \
+    assert m[0] == m1[0] and np.isclose(s[0], s1[0], rtol=1e-15), (
         "merging with an empty part (-inf, 0) should change nothing"
+    )
     # huge logits: never exp(m) itself
     big = np.array([[1e4, 1e4 - 1.0]])
     m, s = _merge(mod, *_pair(big[:, :1]), *_pair(big[:, 1:]))
-    assert np.all(np.isfinite(s)), ("merge: s overflowed at logits of 1e4: rescale with exp(m_i - m) "
-                                   "(<= 1), never with exp(m_i) itself")
-    assert np.allclose(s, 1 + np.exp(-1.0), rtol=1e-12), \
+    assert np.all(np.isfinite(s)), (
+        "merge: s overflowed at logits of 1e4: rescale with exp(m_i - m) (<= 1), never with exp(m_i) itself"
+    )
+    assert np.allclose(s, 1 + np.exp(-1.0), rtol=1e-12), (
         f"merge at logits of 1e4: s should be 1 + e^-1, got {s}"
+    )
 
 
 def _check_fold(mod: ModuleType) -> None:
@@ -76,14 +83,17 @@ def _check_fold(mod: ModuleType) -> None:
                 warnings.simplefilter("ignore")
                 got = np.asarray(mod.logsumexp_of_blocks(blocks), dtype=np.float64)
             want = _logsumexp(x)
-            assert got.shape == want.shape, \
+            assert got.shape == want.shape, (
                 f"logsumexp_of_blocks should return shape {want.shape}, got {got.shape}"
-            assert not np.isnan(got).any(), \
+            )
+            assert not np.isnan(got).any(), (
                 "logsumexp_of_blocks gave nan: an all -inf row or block has the pair (-inf, 0)"
+            )
             assert got[2] == -np.inf, "the log-sum-exp of a row of all -inf is -inf"
             assert np.allclose(got, want, rtol=1e-12, atol=1e-12), (
                 f"logsumexp_of_blocks with blocks ending at {cuts} (logits ~{magnitude:g}) gave {got}, "
-                f"expected {want}")
+                f"expected {want}"
+            )
 
 
 def check(mod: ModuleType) -> None:

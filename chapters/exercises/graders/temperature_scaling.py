@@ -42,8 +42,10 @@ def _check_ece(mod: Any) -> None:
         left_closed = (abs(0 - 0.8) + abs(1 - 0.75) + abs(1 - 0.95) + abs(1 - 0.6)) / 4
         hint = ""
         if abs(got - left_closed) < 1e-12:
-            hint = (" (a confidence exactly on a bin edge, like 0.8 with 10 bins, belongs to the bin "
-                    "(0.7, 0.8]: the bins are closed on the right)")
+            hint = (
+                " (a confidence exactly on a bin edge, like 0.8 with 10 bins, belongs to the bin "
+                "(0.7, 0.8]: the bins are closed on the right)"
+            )
         raise AssertionError(f"your ECE on a hand-made case is {got!r}, expected {expected!r}{hint}")
     for seed, n_bins in ((0, 15), (1, 5), (2, 40)):
         z, y = _problem(seed)
@@ -55,8 +57,12 @@ def _check_ece(mod: Any) -> None:
             counts = calibration.calibration_bins(p, y, n_bins)
             used = counts.counts > 0
             unweighted = np.abs(counts.accuracy[used] - counts.confidence[used]).mean()
-            hint = (" - it equals the plain mean over the bins: weigh each bin by its share of the "
-                    "samples, |B_m| / n" if abs(got - unweighted) < 1e-12 else "")
+            hint = (
+                " - it equals the plain mean over the bins: weigh each bin by its share of the "
+                "samples, |B_m| / n"
+                if abs(got - unweighted) < 1e-12
+                else ""
+            )
             raise AssertionError(f"your ECE with {n_bins} bins is {got:.6f}, expected {expected:.6f}{hint}")
 
 
@@ -71,10 +77,14 @@ def _check_gradient(mod: Any) -> None:
         if abs(got + numeric) <= 1e-7 * max(1.0, abs(numeric)):
             raise AssertionError(f"your dNLL/dt at T={T} has the wrong sign: du/dt = -u for u = z e^(-t)")
         if abs(got * T - numeric) <= 1e-6 * max(1.0, abs(numeric)) or abs(got / T - numeric) <= 1e-6:
-            raise AssertionError(f"your dNLL/dt at T={T} is off by a factor T: it must be the derivative "
-                                 "with respect to t = log T, in terms of u = z / T")
-        raise AssertionError(f"your dNLL/dt at T={T} is {got:.8f}, but central differences give "
-                             f"{numeric:.8f}: the gradient at the logits u is p - y (prediction minus label)")
+            raise AssertionError(
+                f"your dNLL/dt at T={T} is off by a factor T: it must be the derivative "
+                "with respect to t = log T, in terms of u = z / T"
+            )
+        raise AssertionError(
+            f"your dNLL/dt at T={T} is {got:.8f}, but central differences give "
+            f"{numeric:.8f}: the gradient at the logits u is p - y (prediction minus label)"
+        )
 
 
 def _check_fit(mod: Any) -> None:
@@ -85,8 +95,10 @@ def _check_fit(mod: Any) -> None:
         if not np.isfinite(got) or got <= 0:
             raise AssertionError(f"your fit_temperature returned {got!r}: T must be a finite number > 0")
         if abs(got - expected) > 1e-6 * expected:
-            raise AssertionError(f"your fitted T is {got:.8f}, but the NLL's minimum is at {expected:.8f} "
-                                 f"(NLL {_nll(z, y, got):.10f} against {_nll(z, y, expected):.10f})")
+            raise AssertionError(
+                f"your fitted T is {got:.8f}, but the NLL's minimum is at {expected:.8f} "
+                f"(NLL {_nll(z, y, got):.10f} against {_nll(z, y, expected):.10f})"
+            )
 
 
 def check(mod: Any) -> None:

@@ -34,7 +34,7 @@ def nll_grad_log_temperature(logits: np.ndarray, labels: np.ndarray, T: float) -
 def _second_derivative(logits: np.ndarray, labels: np.ndarray, T: float) -> float:
     """d^2 NLL / dt^2 = 1/n sum_i (Var_{p_i}(u_i) + (p_i - y_i) . u_i)."""
     u, p, Y = _scaled(logits, labels, T)
-    variance = (p * u ** 2).sum(axis=1) - (p * u).sum(axis=1) ** 2
+    variance = (p * u**2).sum(axis=1) - (p * u).sum(axis=1) ** 2
     return float((variance + ((p - Y) * u).sum(axis=1)).mean())
 
 
