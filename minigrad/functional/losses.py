@@ -142,9 +142,11 @@ def label_times(y: np.ndarray | Tensor, log_p: np.ndarray) -> np.ndarray:
     nothing, even where log p is -inf (a logit of -inf) or nan (a row with a logit of
     +inf, say an ignored sample's), as 0 log 0 = 0."""
     y = y.data if isinstance(y, Tensor) else y
-    product = y * log_p
-    if not np.isfinite(log_p).all():  # only infinite logits make it so: 0 * -inf is nan
-        product[np.broadcast_to(y, product.shape) == 0] = 0
+    if np.isfinite(log_p).all():  # only infinite logits make log p infinite or nan
+        return y * log_p
+    with np.errstate(invalid="ignore"):  # 0 * -inf is nan: replaced by 0 next
+        product = y * log_p
+    product[np.broadcast_to(y, product.shape) == 0] = 0
     return product
 
 
