@@ -7,8 +7,9 @@ Tensor ops, so with ``create_graph=True`` a gradient is itself differentiable.
 
 A rule may return a gradient of the *broadcast* shape: the engine (``autograd.py``)
 sums it back down to the input's shape with ``unbroadcast``, the one place that
-happens. A rule returns new arrays or views, never an array it saved: the engine lets
-``.grad`` keep a fresh gradient array without copying it.
+happens. (The fused losses in ``functional`` may also return a plain numpy array when
+their backward records nothing; the engine wraps it. A leaf's first ``.grad`` is always
+a copy, so a rule may hand on arrays it shares.)
 
 Cost: in a backward pass without ``create_graph`` grad mode is off, so the Tensor ops of
 a rule record nothing and cost one numpy call plus a little bookkeeping. What only the
