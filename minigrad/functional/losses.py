@@ -87,10 +87,11 @@ def _cross_entropy(x: Tensor, y: np.ndarray | Tensor, denom: float, reduction: s
     """The fused node: loss = -(y * log p).sum(-1), reduced; its backward is p - y."""
     log_p = log_softmax_array(x.data)
     losses = -sum_along(label_times(y, log_p), -1, keepdims=False)
-    p = np.exp(log_p)
+    per_sample = losses.shape + (1,)
 
     def backward(g: Tensor, out: Tensor) -> tuple:
-        scale = upstream(g, reduction, denom, losses.shape + (1,))
+        scale = upstream(g, reduction, denom, per_sample)
+        p = np.exp(log_p)  # the prediction (computed here: inference never needs it)
         probs = softmax_node(x, p, -1, 1.0) if is_grad_enabled() else p  # a node only under create_graph
         # prediction minus label: d l / d logits = p * sum_c y_c - y  (= p - y when y sums to 1)
         gx = (probs * sum_along(y, -1) - y) * scale
