@@ -118,6 +118,44 @@ def torch_regression_checked(X, y, W, b) -> tuple[Step, Params]:
     return step, lambda: [Wt.detach().numpy(), bt.detach().numpy()]
 
 
+def numpy_as_minigrad_checked(X, y, W, b) -> tuple[Step, Params]:
+    """The numpy calls a minigrad step makes, in the same order, written out in a straight
+    line: what the step would cost if the engine's own Python (ops, graph, walk, checks)
+    cost nothing. The gap between this and minigrad is the engine; the gap between this
+    and the numpy floor is what the design asks numpy to do beyond the floor (the dense
+    label distribution and its checks, the label mass, the finiteness check, the seed,
+    the gradient copies). It mirrors ``F.cross_entropy`` with class indices and the mean,
+    on class scores stored column by column (``functional/class_columns.py``); keep it in
+    step when the engine changes."""
+    X, W, b = X.copy(), W.copy(), b.copy()  # (minigrad's tensors hold copies too)
+    k = W.shape[1]
+
+    def step() -> None:
+        # forward: X @ W + b
+        logits = X @ W + b
+        # cross_entropy: the target check, the label distribution, log p, -(y log p).sum(-1), the mean
+        t = y.astype(np.int64, copy=False)
+        assert t.min() >= 0 and t.max() < k
+        onehot = (np.arange(k)[:, None] == t).astype(logits.dtype).T
+        denom = float(np.count_nonzero(t != -100))
+        z = np.asfortranarray(logits)
+        log_p = z - z.max(axis=-1, keepdims=True, initial=-np.inf)
+        log_p -= np.log(np.exp(log_p).sum(axis=-1, keepdims=True))
+        assert np.isfinite(log_p).all()
+        losses = -(onehot * log_p).sum(axis=-1)
+        _loss = losses.sum() / denom
+        # backward: the seed, the rule (p * mass - y) * scale, the bias's sum, the weight's product
+        scale = np.ones((), logits.dtype) * (1.0 / denom)
+        gx = (np.exp(log_p) * onehot.sum(axis=-1, keepdims=True) - onehot) * scale
+        gb = np.add.reduce(gx, axis=0).copy()  # a leaf's first gradient is a copy
+        gW = (X.swapaxes(-1, -2) @ gx).copy()
+        # SGD
+        W[...] -= LR * gW
+        b[...] -= LR * gb
+
+    return step, lambda: [W, b]
+
+
 # ---------------------------------------------------------------- two-layer MLP
 
 
@@ -320,6 +358,24 @@ def main() -> None:
         print(
             f"{size:<8} fused {fused * 1e6:9.1f} us   composed {composed * 1e6:9.1f} us   "
             f"composed/fused {ratio:.2f}x",
+            flush=True,
+        )
+
+    print("\nwhere a step's time goes: minigrad's numpy calls alone, written out in a straight line")
+    for size in sizes:
+        data = problem(*SIZES[size])
+        makers = {
+            "numpy": partial(numpy_regression_checked, *data),
+            "array work": partial(numpy_as_minigrad_checked, *data),
+            "minigrad": partial(minigrad_regression_checked, *data),
+        }
+        check_agreement(makers)
+        t = measure({name: make()[0] for name, make in makers.items()}, rounds, budget)
+        floor, work, ours = (statistics.median(t[name]) for name in makers)
+        print(
+            f"{size:<8} numpy {floor * 1e6:9.1f} us   array work {work * 1e6:9.1f} us "
+            f"({statistics.median(w / f for w, f in zip(t['array work'], t['numpy'])):.2f}x)   "
+            f"minigrad {ours * 1e6:9.1f} us   engine {max(ours - work, 0.0) * 1e6:7.1f} us per step",
             flush=True,
         )
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import ops
-from ..grad_mode import is_grad_enabled
+from ..grad_mode import state
 from ..tensor import Tensor, record
 from .checks import (
     TensorLike,
@@ -26,8 +26,8 @@ from .checks import (
     class_weights,
     loss_input,
 )
+from .class_columns import columns, one_hot
 from .reduction import reduce, reduce_composed, upstream
-from .row_reductions import sum_along
 from .softmax_family import log_softmax, log_softmax_array, log_softmax_composed, softmax_node
 
 
@@ -86,18 +86,18 @@ def cross_entropy(
 def _cross_entropy(x: Tensor, y: np.ndarray | Tensor, denom: float, reduction: str) -> Tensor:
     """The fused node: loss = -(y * log p).sum(-1), reduced; its backward is p - y."""
     log_p = log_softmax_array(x.data)
-    losses = -sum_along(label_times(y, log_p), -1, keepdims=False)
+    losses = -label_times(y, log_p).sum(axis=-1)
     per_sample = losses.shape + (1,)
 
     def backward(g: Tensor, out: Tensor) -> tuple:
         scale = upstream(g, reduction, denom, per_sample)
         p = np.exp(log_p)  # the prediction (computed here: inference never needs it)
-        probs = softmax_node(x, p, -1, 1.0) if is_grad_enabled() else p  # a node only under create_graph
+        probs = softmax_node(x, p, -1, 1.0) if state.grad_enabled else p  # a node only under create_graph
         # prediction minus label: d l / d logits = p * sum_c y_c - y  (= p - y when y sums to 1)
-        gx = (probs * sum_along(y, -1) - y) * scale
+        gx = (probs * y.sum(axis=-1, keepdims=True) - y) * scale
         if not isinstance(y, Tensor):
             return (gx,)
-        log_probs = log_softmax(x) if is_grad_enabled() else log_p
+        log_probs = log_softmax(x) if state.grad_enabled else log_p
         return gx, -log_probs * scale  # d l / d y_c = -log p_c
 
     inputs = (x, y) if isinstance(y, Tensor) else (x,)
@@ -125,7 +125,7 @@ def label_distribution(
         denom = float(target.data.size // n_classes)
         counts = 1.0  # every sample counts
     else:  # class indices
-        y = (target[..., None] == np.arange(n_classes)).astype(dtype)  # one-hot: row n has a 1 at t_n
+        y = one_hot(target, n_classes, dtype)  # row n has a 1 at t_n
         if 0 <= ignore_index < n_classes:  # (an ignore_index outside 0..C-1 matches no column)
             y[target == ignore_index] = 0  # an ignored sample's row is all zeros
         counts = y.sum(axis=-1, keepdims=True) if eps else 1.0  # 1 for a sample that counts, else 0
@@ -177,7 +177,7 @@ def nll_loss(
     ignore_index = check_ignore_index(ignore_index, op_name)
     target = class_targets(x, target, ignore_index, op_name, name="log_probs", probs_allowed=False)
     y, denom = label_distribution(target, x.shape[-1], x.dtype, w, ignore_index, 0.0)
-    losses = -sum_along(label_times(y, x.data), -1, keepdims=False)
+    losses = -label_times(y, columns(x.data, -1)).sum(axis=-1)
 
     def backward(g: Tensor, out: Tensor) -> tuple:
         return (-y * upstream(g, reduction, denom, losses.shape + (1,)),)

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor
+from . import class_columns
 from .checks import TensorLike, as_float, check_reduction, same_shape_target
 from .reduction import reduce_composed
 
@@ -55,4 +56,4 @@ def one_hot(t: Any, num_classes: int = -1) -> Tensor:
         raise ValueError(
             f"one_hot: class index {bad} is outside [0, {num_classes}) for num_classes={num_classes}"
         )
-    return Tensor._wrap((raw[..., None] == np.arange(num_classes)).astype(np.int64))
+    return Tensor._wrap(class_columns.one_hot(raw, num_classes, np.int64))

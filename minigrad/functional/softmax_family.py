@@ -18,7 +18,7 @@ import numpy as np
 from .. import ops
 from ..tensor import Tensor, record
 from .checks import TensorLike, as_float, check_axes, check_mask, check_temperature
-from .row_reductions import max_along, sum_along
+from .class_columns import columns
 
 # ====================================================================== softmax
 
@@ -56,7 +56,7 @@ def softmax(x: TensorLike, axis: Any = -1, temperature: float = 1.0, where: Any 
     mask = check_mask(where, x.shape, "softmax")
     z, empty = _shifted(x.data, axis, temperature, mask)
     p = np.exp(z, out=z)
-    total = sum_along(p, axis)
+    total = p.sum(axis=axis, keepdims=True)
     if empty is not None:
         total[empty] = 1  # 0 / 1 = 0 rather than 0 / 0
     p /= total
@@ -221,7 +221,7 @@ def log_softmax_array(
     z, empty = _shifted(x, axis, temperature, mask)
     if z.size == 0:
         return z  # nothing to normalise (and an empty axis would sum to 0)
-    total = sum_along(np.exp(z), axis)
+    total = np.exp(z).sum(axis=axis, keepdims=True)
     if empty is not None:
         total[empty] = 1  # log 1 = 0: the masked entries stay at -inf
     z -= np.log(total)
@@ -229,15 +229,17 @@ def log_softmax_array(
 
 
 def _shifted(
-    x: np.ndarray, axis: int, temperature: float, mask: np.ndarray | None
+    x: np.ndarray, axis: Any, temperature: float, mask: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """(x - max x) / T along ``axis`` as a new array, entries outside ``mask`` at -inf.
     The largest entry becomes 0, so exp() of the result lies in [0, 1]. Also returns the
-    slices in which no entry takes part (None without a mask)."""
+    slices in which no entry takes part (None without a mask). A batch of class scores
+    is taken column by column (``class_columns``), and so are the arrays made from it."""
+    x = columns(x, axis)
     if mask is None:
-        return _divide(x - max_along(x, axis), temperature), None
+        return _divide(x - x.max(axis=axis, keepdims=True, initial=-np.inf), temperature), None
     z = np.where(mask, x, -np.inf)
-    top = max_along(z, axis)
+    top = z.max(axis=axis, keepdims=True, initial=-np.inf)
     empty: np.ndarray = np.asarray(~mask.any(axis=axis, keepdims=True))
     top[empty] = 0  # nothing takes part: nothing to shift by (and -inf - -inf would be nan)
     z -= top
