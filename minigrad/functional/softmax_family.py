@@ -237,7 +237,8 @@ def _shifted(
     is taken column by column (``class_columns``), and so are the arrays made from it."""
     x = columns(x, axis)
     if mask is None:
-        return _divide(x - x.max(axis=axis, keepdims=True, initial=-np.inf), temperature), None
+        top = x.max(axis=axis, keepdims=True, initial=-np.inf)  # (-inf along an axis of length 0)
+        return _divide(x - top, temperature), None
     z = np.where(mask, x, -np.inf)
     top = z.max(axis=axis, keepdims=True, initial=-np.inf)
     empty: np.ndarray = np.asarray(~mask.any(axis=axis, keepdims=True))
