@@ -19,10 +19,16 @@ threadpool_limits(1)
 
 def pytest_terminal_summary(terminalreporter) -> None:
     """List the learner-time measurements (a test records them with
-    ``record_property("learner_seconds", (what, wall seconds, cpu seconds, limit))``)."""
+    ``record_property("learner_seconds", (what, wall seconds, cpu seconds, limit))``).
+
+    Under pytest-xdist (``-n``) this runs in the controlling process, which receives each
+    worker's reports with their recorded properties; the title says how many workers
+    shared the machine while the times were measured."""
     reports = terminalreporter.stats.get("passed", []) + terminalreporter.stats.get("failed", [])
     rows = [value for report in reports for key, value in report.user_properties if key == "learner_seconds"]
     if rows:
-        terminalreporter.section("learner time (seconds: wall clock, CPU; target)")
+        workers = terminalreporter.config.getoption("numprocesses", None)  # None without pytest-xdist
+        shared = f", {workers} test workers" if workers else ""
+        terminalreporter.section(f"learner time (seconds: wall clock, CPU; target{shared})")
         for what, seconds, cpu, limit in sorted(rows):
             terminalreporter.write_line(f"{what:45s} {seconds:6.1f} {cpu:6.1f}   (target {limit:g})")

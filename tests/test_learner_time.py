@@ -5,7 +5,9 @@ The test runs each script once in a subprocess, writing its figures to a tempora
 folder, and bounds its wall time at three times the target, to stay robust on a busy
 machine; the measured times are listed at the end of the pytest run (``learner time``),
 wall clock and CPU time: on a machine shared with other work, the CPU time is the closer
-estimate of what the learner waits on an idle one.
+estimate of what the learner waits on an idle one. The README's test command runs one
+pytest-xdist worker per core (``-n auto``), so a timed script shares the machine with
+other tests but, like a learner's run, has about a core to itself.
 The chapters' times are measured where they already run, in tests/test_chapters.py.
 
 The scripts run with the learner's environment (BLAS thread settings removed), not with
