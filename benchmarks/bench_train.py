@@ -1,6 +1,6 @@
 """One training step of softmax regression: minigrad against hand-written numpy (and PyTorch).
 
-    python benchmarks/bench_train.py                # the full table (about a minute)
+    python benchmarks/bench_train.py                # every table (about 40 s)
     python benchmarks/bench_train.py --quick        # fewer, shorter rounds
     python benchmarks/bench_train.py --sizes tiny,small --no-torch
 
