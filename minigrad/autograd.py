@@ -243,7 +243,7 @@ def seed_gradient(output: Tensor, grad: Any) -> Tensor:
                 f"backward() without grad= needs a one-element output, this one has shape "
                 f"{output.shape}; pass grad= of that shape (or reduce it with .sum())"
             )
-        return tensor._wrap(np.array(1, output.data.dtype).reshape(output.data.shape))
+        return tensor._wrap(np.ones(output.data.shape, output.data.dtype))
     g = grad if isinstance(grad, tensor) else tensor(np.asarray(grad, dtype=output.dtype))
     if g.data.shape != output.data.shape:
         raise RuntimeError(f"grad has shape {g.shape} but the output has shape {output.shape}")

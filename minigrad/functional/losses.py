@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import ops
-from ..grad_mode import state
+from ..grad_mode import is_grad_enabled
 from ..tensor import Tensor, record
 from .checks import (
     TensorLike,
@@ -92,12 +92,12 @@ def _cross_entropy(x: Tensor, y: np.ndarray | Tensor, denom: float, reduction: s
     def backward(g: Tensor, out: Tensor) -> tuple:
         scale = upstream(g, reduction, denom, per_sample)
         p = np.exp(log_p)  # the prediction (computed here: inference never needs it)
-        probs = softmax_node(x, p, -1, 1.0) if state.grad_enabled else p  # a node only under create_graph
+        probs = softmax_node(x, p, -1, 1.0) if is_grad_enabled() else p  # a node only under create_graph
         # prediction minus label: d l / d logits = p * sum_c y_c - y  (= p - y when y sums to 1)
         gx = (probs * y.sum(axis=-1, keepdims=True) - y) * scale
         if not isinstance(y, Tensor):
             return (gx,)
-        log_probs = log_softmax(x) if state.grad_enabled else log_p
+        log_probs = log_softmax(x) if is_grad_enabled() else log_p
         return gx, -log_probs * scale  # d l / d y_c = -log p_c
 
     inputs = (x, y) if isinstance(y, Tensor) else (x,)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import ops
-from ..grad_mode import state
+from ..grad_mode import is_grad_enabled
 from ..tensor import Tensor
 
 
@@ -37,7 +37,7 @@ def upstream(g: Tensor, reduction: str, denom: float, shape: tuple[int, ...]) ->
     A Tensor if this backward pass is recorded (create_graph), else a plain array: then
     the loss's rule computes with plain arrays, nothing to record, and hands the engine
     an array."""
-    if not state.grad_enabled:
+    if not is_grad_enabled():
         g = g.data
     if reduction == "none":
         return g.reshape(shape)
